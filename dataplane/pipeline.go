@@ -1,0 +1,377 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/tap"
+)
+
+// Config configures a Pipeline.
+type Config struct {
+	// Workers is the number of flow-table shards, each on its own
+	// goroutine; 0 means one per CPU. With 1, frames are processed on the
+	// reading goroutine and nothing is copied.
+	Workers int `yaml:"workers"`
+	// VXLANPorts are UDP ports decoded as VXLAN (default 4789).
+	VXLANPorts []uint16 `yaml:"vxlan_ports"`
+	// NoDecap analyzes tunnels as the outer flow instead of their content.
+	NoDecap bool             `yaml:"no_decap"`
+	Flow    flowtable.Config `yaml:"flowtable"`
+	// RecoverPanics counts and skips a frame that panics the decoder or
+	// table instead of crashing. Tests turn it off so fuzzers see panics.
+	RecoverPanics bool `yaml:"-"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{Workers: 0, Flow: flowtable.DefaultConfig(), RecoverPanics: true}
+}
+
+// Validate reports the first invalid setting.
+func (c Config) Validate() error {
+	if c.Workers < 0 || c.Workers > 64 {
+		return fmt.Errorf("capture.workers: must be 0..64, got %d", c.Workers)
+	}
+	return c.Flow.Validate()
+}
+
+const (
+	batchFrames = 256
+	batchBytes  = 1 << 20
+	batchPool   = 4
+)
+
+// batch carries decoded frames from the reader to one worker. Payloads are
+// copied into buf because the source reuses its frame memory.
+type batch struct {
+	metas []tap.Meta
+	buf   []byte
+	tick  int64 // if non-zero, advance the table clock to this µs after the frames
+}
+
+// Pipeline runs frames from a Source into flow tables.
+type Pipeline struct {
+	cfg     Config
+	sink    flowtable.Sink
+	log     *slog.Logger
+	dec     tap.Decoder
+	workers []*worker
+	meta    tap.Meta
+
+	// Reader-owned counters, published to pub once per batch.
+	c   counters
+	pub struct {
+		received, bytes, decoded, panics atomic.Uint64
+		dropped                          [tap.NumReasons]atomic.Uint64
+	}
+	lastTick int64
+	sincePub int
+	frame    []byte // the frame being handled, for the panic log
+}
+
+type counters struct {
+	received, bytes, decoded, panics uint64
+	dropped                          [tap.NumReasons]uint64
+}
+
+type worker struct {
+	id    int
+	table *flowtable.Table
+	in    chan *batch
+	free  chan *batch
+	cur   *batch // being filled by the reader
+	stats atomic.Pointer[flowtable.Stats]
+	p     *Pipeline
+	// panics counted on the worker goroutine.
+	panics atomic.Uint64
+}
+
+// New builds a pipeline that reports finished flows to sink. sink must be
+// safe for concurrent use when Workers > 1.
+func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := cfg.Workers
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	p := &Pipeline{cfg: cfg, sink: sink, log: logger.With("component", "dataplane")}
+	p.dec = tap.Decoder{VXLANPorts: cfg.VXLANPorts, NoDecap: cfg.NoDecap}
+	fc := cfg.Flow
+	if n > 1 {
+		fc.Capacity = max(1, fc.Capacity/n)
+	}
+	for i := range n {
+		t, err := flowtable.New(fc, sink, uint16(i))
+		if err != nil {
+			return nil, err
+		}
+		w := &worker{id: i, table: t, p: p}
+		w.stats.Store(&flowtable.Stats{})
+		if n > 1 {
+			w.in = make(chan *batch, batchPool)
+			w.free = make(chan *batch, batchPool)
+			for range batchPool {
+				w.free <- &batch{metas: make([]tap.Meta, 0, batchFrames), buf: make([]byte, 0, batchBytes)}
+			}
+		}
+		p.workers = append(p.workers, w)
+	}
+	return p, nil
+}
+
+// Workers returns the number of flow-table shards.
+func (p *Pipeline) Workers() int { return len(p.workers) }
+
+// Run reads src until it ends or ctx is cancelled, then ends every flow
+// (Flush) so all records reach the sink before Run returns. A read error
+// other than io.EOF is returned after the flush.
+func (p *Pipeline) Run(ctx context.Context, src Source) error {
+	var wg sync.WaitGroup
+	if len(p.workers) > 1 {
+		for _, w := range p.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.loop()
+			}()
+		}
+	}
+	var runErr error
+	for {
+		err, done := p.readLoop(ctx, src)
+		if done {
+			runErr = err
+			break
+		}
+	}
+	if len(p.workers) > 1 {
+		for _, w := range p.workers {
+			if w.cur != nil && len(w.cur.metas) > 0 {
+				w.in <- w.cur
+				w.cur = nil
+			}
+			close(w.in)
+		}
+		wg.Wait()
+	} else {
+		w := p.workers[0]
+		w.table.Flush()
+		w.publish()
+	}
+	p.publish()
+	return runErr
+}
+
+// readLoop handles frames until the source ends (done) or a frame panics
+// (not done: the caller resumes with the next frame). The one recover of the
+// read path sits here, outside the per-frame work.
+func (p *Pipeline) readLoop(ctx context.Context, src Source) (err error, done bool) {
+	if p.cfg.RecoverPanics {
+		defer func() {
+			if r := recover(); r != nil {
+				p.c.panics++
+				if p.c.panics <= 10 {
+					data := p.frame
+					p.log.Error("frame panicked the dataplane; skipped", "panic", fmt.Sprint(r), "frame_len", len(data),
+						"frame_head", fmt.Sprintf("%x", data[:min(len(data), 64)]))
+				}
+				err, done = nil, false
+			}
+		}()
+	}
+	for n := 0; ; n++ {
+		if n&63 == 0 && ctx.Err() != nil {
+			return nil, true
+		}
+		data, ci, err := src.ReadFrame()
+		if err != nil {
+			if errors.Is(err, ErrTimeout) {
+				p.tickAll(time.Now().UnixMicro())
+				continue
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			return err, true
+		}
+		p.frame = data
+		p.handle(data, ci)
+	}
+}
+
+// handle decodes one frame and hands it to its worker.
+func (p *Pipeline) handle(data []byte, ci FrameInfo) {
+	p.c.received++
+	p.c.bytes += uint64(ci.WireLen)
+	p.dec.LinkType = ci.LinkType
+	m := &p.meta
+	if err := p.dec.Decode(data, ci.Timestamp, ci.WireLen, m); err != nil {
+		p.c.dropped[tap.Reason(err)]++
+		p.maybePublish()
+		return
+	}
+	p.c.decoded++
+	if len(p.workers) == 1 {
+		w := p.workers[0]
+		w.table.Update(m)
+		p.sincePub++
+		if p.sincePub >= batchFrames {
+			p.sincePub = 0
+			w.publish()
+			p.publish()
+		}
+		return
+	}
+	k, _ := flowtable.KeyOf(m)
+	w := p.workers[int(k.Hash()%uint32(len(p.workers)))]
+	b := w.batch()
+	if len(b.buf)+len(m.Payload) > cap(b.buf) {
+		w.in <- b
+		w.cur = nil
+		b = w.batch()
+	}
+	pl := m.Payload
+	if len(pl) > cap(b.buf) {
+		pl = pl[:cap(b.buf)]
+		m.Truncated = true
+	}
+	off := len(b.buf)
+	b.buf = append(b.buf, pl...)
+	b.metas = append(b.metas, *m)
+	b.metas[len(b.metas)-1].Payload = b.buf[off:len(b.buf):len(b.buf)]
+	if len(b.metas) == cap(b.metas) {
+		w.in <- b
+		w.cur = nil
+	}
+	if sec := ci.Timestamp / 1_000_000; sec > p.lastTick {
+		p.lastTick = sec
+		p.tickAll(ci.Timestamp)
+	}
+	p.maybePublish()
+}
+
+func (p *Pipeline) maybePublish() {
+	p.sincePub++
+	if p.sincePub >= batchFrames {
+		p.sincePub = 0
+		p.publish()
+	}
+}
+
+// tickAll advances every table's clock when frames are scarce.
+func (p *Pipeline) tickAll(now int64) {
+	if len(p.workers) == 1 {
+		p.workers[0].table.Tick(now)
+		p.workers[0].publish()
+		p.publish()
+		return
+	}
+	for _, w := range p.workers {
+		b := w.batch()
+		b.tick = now
+		w.in <- b
+		w.cur = nil
+	}
+	p.publish()
+}
+
+func (w *worker) batch() *batch {
+	if w.cur == nil {
+		w.cur = <-w.free
+		w.cur.metas = w.cur.metas[:0]
+		w.cur.buf = w.cur.buf[:0]
+		w.cur.tick = 0
+	}
+	return w.cur
+}
+
+func (w *worker) loop() {
+	for b := range w.in {
+		w.process(b, 0)
+		if b.tick != 0 {
+			w.table.Tick(b.tick)
+		}
+		w.publish()
+		w.free <- b
+	}
+	w.table.Flush()
+	w.publish()
+}
+
+// process updates the table with b's frames from index i, skipping a frame
+// that panics when recovery is on.
+func (w *worker) process(b *batch, i int) {
+	if w.p.cfg.RecoverPanics {
+		defer func() {
+			if r := recover(); r != nil {
+				w.panics.Add(1)
+				w.p.log.Error("flow update panicked; frame skipped", "panic", fmt.Sprint(r), "worker", w.id)
+				w.process(b, i+1)
+			}
+		}()
+	}
+	for ; i < len(b.metas); i++ {
+		w.table.Update(&b.metas[i])
+	}
+}
+
+func (w *worker) publish() {
+	s := w.table.Stats()
+	w.stats.Store(&s)
+}
+
+func (p *Pipeline) publish() {
+	p.pub.received.Store(p.c.received)
+	p.pub.bytes.Store(p.c.bytes)
+	p.pub.decoded.Store(p.c.decoded)
+	p.pub.panics.Store(p.c.panics)
+	for i := range p.c.dropped {
+		p.pub.dropped[i].Store(p.c.dropped[i])
+	}
+}
+
+// Stats is a snapshot of the pipeline's counters, safe to take from any
+// goroutine.
+type Stats struct {
+	Received, Bytes, Decoded, Panics uint64
+	Dropped                          [tap.NumReasons]uint64
+	Flows                            flowtable.Stats
+}
+
+// Stats sums the reader's and every worker's published counters.
+func (p *Pipeline) Stats() Stats {
+	var s Stats
+	s.Received = p.pub.received.Load()
+	s.Bytes = p.pub.bytes.Load()
+	s.Decoded = p.pub.decoded.Load()
+	s.Panics = p.pub.panics.Load()
+	for i := range s.Dropped {
+		s.Dropped[i] = p.pub.dropped[i].Load()
+	}
+	for _, w := range p.workers {
+		ws := w.stats.Load()
+		s.Panics += w.panics.Load()
+		s.Flows.Packets += ws.Packets
+		s.Flows.Created += ws.Created
+		s.Flows.Active += ws.Active
+		s.Flows.Evicted += ws.Evicted
+		s.Flows.Reports += ws.Reports
+		s.Flows.Forced += ws.Forced
+		s.Flows.Reused += ws.Reused
+	}
+	return s
+}
