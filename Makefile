@@ -1,0 +1,41 @@
+# tapflow: `make demo` runs the appliance on a bundled capture; `make test` runs every test.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := build/tapflow
+DEMO_DIR  ?= build/demo
+DEMO_ADDR ?= 127.0.0.1:20416
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: all build demo test test-go lint bench-smoke deps-test deps-demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tapflow
+
+deps-demo:
+	scripts/deps.sh demo
+
+deps-test:
+	scripts/deps.sh test
+
+## demo: install what is missing, build, start ClickHouse, replay the bundled capture, serve the console.
+demo: deps-demo build
+	$(BIN) appliance --pcap deploy/demo/demo.pcap --data-dir $(DEMO_DIR) --listen $(DEMO_ADDR) --rebase-time
+
+## test: vet, format check, all tests with the race detector, and one pass of every benchmark.
+test: deps-test lint test-go bench-smoke
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb].go$$')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 ./...
+
+clean:
+	rm -rf build
