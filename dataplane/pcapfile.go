@@ -21,7 +21,7 @@ var ErrTruncated = errors.New("capture file truncated")
 // PcapFile reads a pcap or pcapng file with gopacket's pure-Go readers.
 type PcapFile struct {
 	f    *os.File
-	pcap *pcapgo.Reader
+	pcap *pcapReader
 	ng   *pcapgo.NgReader
 	link uint32
 	n    uint64
@@ -59,11 +59,11 @@ func newPcap(f *os.File) (*PcapFile, error) {
 		}
 		p.link = uint32(p.ng.LinkType())
 	default:
-		p.pcap, err = pcapgo.NewReader(br)
+		p.pcap, err = newPcapReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotCapture, err)
+			return nil, err
 		}
-		p.link = uint32(p.pcap.LinkType())
+		p.link = p.pcap.link
 	}
 	return p, nil
 }
@@ -88,7 +88,7 @@ func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
 			}
 		}
 	} else {
-		data, ci, err = p.pcap.ZeroCopyReadPacketData()
+		data, ci, err = p.pcap.read()
 	}
 	if err != nil {
 		if err == io.EOF {
