@@ -36,14 +36,30 @@ const (
 	etherERSPAN3   = 0x22EB // ERSPAN type III
 	etherPPPoE     = 0x8864
 	etherNSH       = 0x894F
+	etherPPP       = 0x880B // PPTP's enhanced GRE (RFC 2637)
+	etherWCCP      = 0x883E // WCCP v2 redirect (draft-wilson-wrec-wccp-v2)
+)
+
+// PPP protocol numbers the decoder follows (RFC 1661, RFC 3032).
+const (
+	pppIPv4      = 0x0021
+	pppIPv6      = 0x0057
+	pppMPLS      = 0x0281
+	pppMPLSMulti = 0x0283
 )
 
 // Default UDP ports of UDP-carried tunnels.
 const (
-	PortVXLAN    = 4789
-	PortVXLANGPE = 4790
-	PortGeneve   = 6081
+	PortVXLAN      = 4789 // IANA
+	PortVXLANLinux = 8472 // Linux's default when `ip link add type vxlan` has no dstport; flannel
+	PortVXLANGPE   = 4790
+	PortGeneve     = 6081
+	PortMPLSUDP    = 6635 // MPLS-in-UDP, RFC 7510
 )
+
+// DefaultVXLANPorts are the UDP destination ports decoded as VXLAN when a
+// Decoder's VXLANPorts is nil: IANA's 4789 and Linux's 8472, as tcpdump does.
+var DefaultVXLANPorts = []uint16{PortVXLAN, PortVXLANLinux}
 
 // maxDepth bounds nested headers so a crafted frame cannot loop forever.
 const maxDepth = 16
@@ -52,7 +68,8 @@ const maxDepth = 16
 // is cheap to copy; each worker owns its own.
 type Decoder struct {
 	LinkType uint32
-	// VXLANPorts are UDP destination ports decoded as VXLAN; nil means 4789.
+	// VXLANPorts are UDP destination ports decoded as VXLAN; nil means
+	// DefaultVXLANPorts (4789 and 8472).
 	VXLANPorts []uint16
 	// NoDecap leaves tunnels as they are: the outer packet is the flow.
 	NoDecap bool
@@ -166,9 +183,8 @@ func (s *state) ether(et uint16, b []byte) error {
 			return s.ppp(b[6:])
 		case etherTEB:
 			return s.ethernet(b)
-		case etherERSPAN2, etherERSPAN3:
-			// Only reachable inside GRE; handled there.
-			return ErrNotIP
+		case etherNSH:
+			return s.gpeNext(gpeNSH, b)
 		default:
 			return ErrNotIP
 		}
@@ -189,10 +205,12 @@ func (s *state) ppp(b []byte) error {
 		n = 2
 	}
 	switch proto {
-	case 0x0021:
+	case pppIPv4:
 		return s.ipv4(b[n:])
-	case 0x0057:
+	case pppIPv6:
 		return s.ipv6(b[n:])
+	case pppMPLS, pppMPLSMulti:
+		return s.mpls(b[n:])
 	}
 	return ErrNotIP
 }
@@ -247,7 +265,8 @@ func (s *state) ipAny(b []byte) error {
 }
 
 // enterTunnel records the current outer IP header as the tap identity,
-// once: the outermost tunnel names the tap.
+// once: the outermost tunnel names the tap. VLAN is kept: a tag of the inner
+// frame replaces it, so Meta.VLAN is the innermost tag anywhere in the frame.
 func (s *state) enterTunnel(t TapType, port uint32) {
 	if s.inTunnel || s.d.NoDecap {
 		return
@@ -257,7 +276,26 @@ func (s *state) enterTunnel(t TapType, port uint32) {
 	s.m.TapPort = port
 	s.m.OuterSrc = s.m.Src
 	s.m.OuterDst = s.m.Dst
-	s.m.VLAN = 0
+}
+
+// outerTapPort is the tap port of a tunnel that carries no session id, VNI or
+// key: the low 32 bits of the outer source XOR those of the outer
+// destination. It is the same for both directions of a routed tunnel (IPIP,
+// PPTP, keyless GRE), so its inner flows are not split in two, and it still
+// differs between mirror sources sending to one collector.
+func (s *state) outerTapPort() uint32 {
+	return low32(s.m.Src) ^ low32(s.m.Dst)
+}
+
+// inner clears what an outer IP packet left in the transport fields before
+// the packet it carries is decoded.
+func (m *Meta) inner() {
+	m.SrcPort, m.DstPort = 0, 0
+	m.TCPFlags, m.WinScale = 0, -1
+	m.Seq, m.Ack, m.Window = 0, 0, 0
+	m.ICMPType, m.ICMPCode = 0, 0
+	m.Payload, m.PayloadLen = nil, 0
+	m.IPID, m.Fragment, m.MoreFrags = 0, false, false
 }
 
 func (s *state) ipv4(b []byte) error {
@@ -282,6 +320,9 @@ func (s *state) ipv4(b []byte) error {
 			return ErrBadIP
 		}
 		total = len(b)
+	}
+	if s.ipSeen {
+		m.inner()
 	}
 	s.ipSeen = true
 	m.IPVersion = 4
@@ -310,6 +351,9 @@ func (s *state) ipv6(b []byte) error {
 		return ErrBadIP
 	}
 	plen := int(be16(b[4:]))
+	if s.ipSeen {
+		m.inner()
+	}
 	s.ipSeen = true
 	m.IPVersion = 6
 	m.Src = netip.AddrFrom16([16]byte(b[8:24]))
@@ -385,7 +429,7 @@ func (s *state) l4(p []byte, plen uint32) error {
 			if !s.deeper() {
 				return ErrTooManyHeaders
 			}
-			s.enterTunnel(TapIPIP, outerPort(m.Src))
+			s.enterTunnel(TapIPIP, s.outerTapPort())
 			if m.Proto == ProtoIPIP {
 				return s.ipv4(p)
 			}
@@ -451,7 +495,7 @@ func sub(a, b uint32) uint32 {
 	return a - b
 }
 
-func outerPort(a netip.Addr) uint32 {
+func low32(a netip.Addr) uint32 {
 	if a.Is4() {
 		b := a.As4()
 		return be32(b[:])
@@ -482,7 +526,7 @@ func windowScale(opts []byte) int8 {
 
 func (s *state) isVXLANPort(p uint16) bool {
 	if s.d.VXLANPorts == nil {
-		return p == PortVXLAN
+		return p == PortVXLAN || p == PortVXLANLinux
 	}
 	for _, v := range s.d.VXLANPorts {
 		if v == p {
@@ -528,11 +572,23 @@ func (s *state) udpTunnel(p []byte) (err error, ok bool) {
 		if et == etherTEB {
 			return s.ethernet(p[hl:]), true
 		}
-		s.m.VLAN = 0
 		return s.ether(et, p[hl:]), true
+	case m.DstPort == PortMPLSUDP:
+		// RFC 7510: the UDP payload is an MPLS label stack.
+		s.enterTunnel(TapMPLS, s.outerTapPort())
+		return s.mpls(p), true
 	}
 	return nil, false
 }
+
+// Next-protocol values of VXLAN-GPE and NSH (RFC 8300 §2.3).
+const (
+	gpeIPv4     = 1
+	gpeIPv6     = 2
+	gpeEthernet = 3
+	gpeNSH      = 4
+	gpeMPLS     = 5
+)
 
 // gpeNext follows VXLAN-GPE's or NSH's next-protocol field.
 func (s *state) gpeNext(next uint8, p []byte) error {
@@ -540,13 +596,18 @@ func (s *state) gpeNext(next uint8, p []byte) error {
 		return ErrTooManyHeaders
 	}
 	switch next {
-	case 1:
+	case gpeIPv4:
 		return s.ipv4(p)
-	case 2:
+	case gpeIPv6:
 		return s.ipv6(p)
-	case 3:
+	case gpeEthernet:
 		return s.ethernet(p)
-	case 4: // NSH (RFC 8300): ver/O/U/TTL/length(6 bits, 4-byte words) MD type, next protocol
+	case gpeMPLS:
+		return s.mpls(p)
+	case gpeNSH:
+		// NSH base header (RFC 8300 §2.2): ver(2) O(1) U(1) TTL(6)
+		// length(6, 4-byte words incl. base and service path headers)
+		// U(4) MD type(4) next protocol(8).
 		if len(p) < 8 {
 			return ErrShortFrame
 		}
@@ -559,24 +620,38 @@ func (s *state) gpeNext(next uint8, p []byte) error {
 	return ErrNotIP
 }
 
-// gre decapsulates GRE (RFC 2784/2890) and the ERSPAN types it carries.
-// ok is false for GRE we do not follow (e.g. PPTP's enhanced GRE), which is
-// then counted as an IP flow of protocol 47.
+// GRE flag bits (RFC 1701, RFC 2784, RFC 2890; RFC 2637 for version 1).
+const (
+	greChecksum = 0x8000
+	greRouting  = 0x4000
+	greKey      = 0x2000
+	greSeq      = 0x1000
+	greAck      = 0x0080 // version 1 only
+	greVersion  = 0x0007
+)
+
+// gre decapsulates GRE (RFC 2784/2890), the ERSPAN types it carries, WCCP
+// redirection and PPTP's enhanced GRE (version 1, RFC 2637). ok is false for
+// GRE we do not follow, which is then counted as an IP flow of protocol 47.
 func (s *state) gre(p []byte) (err error, ok bool) {
 	if len(p) < 4 {
 		return nil, false
 	}
 	flags := be16(p)
-	if flags&0x0007 != 0 { // version 1 is PPTP; not a mirror tunnel
+	proto := be16(p[2:])
+	ver := flags & greVersion
+	switch {
+	case ver == 1 && proto == etherPPP && flags&greKey != 0:
+	case ver == 0:
+	default:
 		return nil, false
 	}
-	proto := be16(p[2:])
 	hl := 4
-	if flags&0x8000 != 0 { // checksum present
+	if flags&(greChecksum|greRouting) != 0 { // checksum and offset
 		hl += 4
 	}
 	var key uint32
-	hasKey := flags&0x2000 != 0
+	hasKey := flags&greKey != 0
 	if hasKey {
 		if len(p) < hl+4 {
 			return ErrShortFrame, true
@@ -584,12 +659,35 @@ func (s *state) gre(p []byte) (err error, ok bool) {
 		key = be32(p[hl:])
 		hl += 4
 	}
-	hasSeq := flags&0x1000 != 0
+	hasSeq := flags&greSeq != 0
 	if hasSeq {
+		hl += 4
+	}
+	if ver == 1 && flags&greAck != 0 {
 		hl += 4
 	}
 	if len(p) < hl {
 		return ErrShortFrame, true
+	}
+	if ver == 0 && flags&greRouting != 0 {
+		// RFC 1701 source route entries: family(16) offset(8) length(8)
+		// and length bytes, up to an entry of family 0 and length 0.
+		for {
+			if len(p) < hl+4 {
+				return ErrShortFrame, true
+			}
+			af, n := be16(p[hl:]), int(p[hl+3])
+			hl += 4 + n
+			if af == 0 && n == 0 {
+				break
+			}
+			if !s.deeper() {
+				return ErrTooManyHeaders, true
+			}
+		}
+		if len(p) < hl {
+			return ErrShortFrame, true
+		}
 	}
 	b := p[hl:]
 	if !s.deeper() {
@@ -598,28 +696,30 @@ func (s *state) gre(p []byte) (err error, ok bool) {
 	switch proto {
 	case etherERSPAN2:
 		if !hasSeq { // type I: no ERSPAN header, Ethernet follows GRE
-			s.enterTunnel(TapERSPAN, 0)
+			s.enterTunnel(TapERSPAN, s.outerTapPort())
 			return s.ethernet(b), true
 		}
-		// Type II: ver(4) VLAN(12) COS(3) En(2) T(1) session(10) reserved(12) index(20)
+		// Type II (draft-foschiano-erspan §4.1):
+		//   ver(4)=1 VLAN(12) | COS(3) En(2) T(1) session id(10) | reserved(12) index(20)
+		// VLAN is the mirrored frame's original VLAN; a tag still in the
+		// frame (En=3) replaces it.
 		if len(b) < 8 {
 			return ErrShortFrame, true
 		}
 		s.enterTunnel(TapERSPAN, uint32(be16(b[2:])&0x03FF))
-		vlan := be16(b) & 0x0FFF
-		err := s.ethernet(b[8:])
-		if s.m.VLAN == 0 {
-			s.m.VLAN = vlan
-		}
-		return err, true
+		s.erspanVLAN(be16(b) & 0x0FFF)
+		return s.ethernet(b[8:]), true
 	case etherERSPAN3:
-		// Type III: ver(4) VLAN(12) COS(3) BSO(2) T(1) session(10) timestamp(32)
-		// SGT(16) P(1) FT(5) HW ID(6) D(1) Gra(2) O(1); O → 8-byte platform subheader.
+		// Type III (draft-foschiano-erspan §4.2):
+		//   ver(4)=2 VLAN(12) | COS(3) BSO(2) T(1) session id(10) | timestamp(32) |
+		//   SGT(16) | P(1) FT(5) HW ID(6) D(1) Gra(2) O(1)
+		// O says an 8-byte platform-specific subheader follows. FT is the
+		// frame type: 0 Ethernet, 2 IP; others are not defined.
 		if len(b) < 12 {
 			return ErrShortFrame, true
 		}
 		s.enterTunnel(TapERSPAN, uint32(be16(b[2:])&0x03FF))
-		vlan := be16(b) & 0x0FFF
+		s.erspanVLAN(be16(b) & 0x0FFF)
 		n := 12
 		if b[11]&0x01 != 0 {
 			n += 8
@@ -627,30 +727,53 @@ func (s *state) gre(p []byte) (err error, ok bool) {
 		if len(b) < n {
 			return ErrShortFrame, true
 		}
-		ft := (b[10] >> 2) & 0x1F
-		var err error
-		if ft == 0 {
-			err = s.ethernet(b[n:])
-		} else {
-			err = s.ipAny(b[n:]) // frame type 2: IP
+		switch ft := (b[10] >> 2) & 0x1F; ft {
+		case 0:
+			return s.ethernet(b[n:]), true
+		case 2:
+			return s.ipAny(b[n:]), true
 		}
-		if s.m.VLAN == 0 {
-			s.m.VLAN = vlan
-		}
-		return err, true
+		return ErrNotIP, true
 	case etherTEB:
-		s.enterTunnel(TapGRE, greTapPort(hasKey, key, s.m.Src))
+		s.enterTunnel(TapGRE, s.greTapPort(hasKey, key))
 		return s.ethernet(b), true
 	case etherIPv4, etherIPv6, etherMPLS, etherMPLSMulti:
-		s.enterTunnel(TapGRE, greTapPort(hasKey, key, s.m.Src))
+		s.enterTunnel(TapGRE, s.greTapPort(hasKey, key))
 		return s.ether(proto, b), true
+	case etherWCCP:
+		// WCCP v2 redirect header (4 bytes) then IPv4; WCCP v1 has none,
+		// which shows as an IPv4 version nibble right after GRE.
+		s.enterTunnel(TapGRE, s.outerTapPort())
+		if len(b) > 0 && b[0]>>4 == 4 {
+			return s.ipv4(b), true
+		}
+		if len(b) < 4 {
+			return ErrShortFrame, true
+		}
+		return s.ipAny(b[4:]), true
+	case etherPPP:
+		// PPTP: the key holds payload length(16) and call id(16), which
+		// differ per packet and per direction; the tunnel is its endpoints.
+		s.enterTunnel(TapGRE, s.outerTapPort())
+		if flags&greSeq == 0 { // an acknowledgement without payload
+			return ErrNotIP, true
+		}
+		return s.ppp(b), true
 	}
 	return nil, false
 }
 
-func greTapPort(hasKey bool, key uint32, src netip.Addr) uint32 {
+// erspanVLAN records the VLAN field of an ERSPAN header; 0 means none.
+func (s *state) erspanVLAN(v uint16) {
+	if v != 0 {
+		s.m.VLAN = v
+	}
+}
+
+// greTapPort is a GRE tunnel's key, or its endpoints when it has none.
+func (s *state) greTapPort(hasKey bool, key uint32) uint32 {
 	if hasKey {
 		return key
 	}
-	return outerPort(src)
+	return s.outerTapPort()
 }

@@ -56,9 +56,17 @@ type Meta struct {
 	WireLen   uint32 // frame length on the wire (bytes counted in flows)
 
 	// Tap identity.
-	TapType  TapType
-	TapPort  uint32 // ERSPAN session id, VNI, GRE key, or outer IPv4 source
-	VLAN     uint16 // innermost 802.1Q/802.1ad id, 0 if untagged
+	TapType TapType
+	// TapPort is the ERSPAN II/III session id, the VXLAN/Geneve VNI or the
+	// GRE key; for a tunnel without one (IPIP, ERSPAN I, keyless GRE,
+	// PPTP, MPLS-in-UDP) it is low32(OuterSrc) XOR low32(OuterDst), equal
+	// for both directions of the tunnel. 0 without a tunnel.
+	TapPort uint32
+	// VLAN is the innermost VLAN id anywhere in the frame: the last
+	// 802.1Q/802.1ad tag, an ERSPAN header's VLAN field, or a tag restored
+	// from AF_PACKET's auxiliary data; a tag inside a tunnel replaces the
+	// tags around it. 0 if untagged.
+	VLAN     uint16
 	OuterSrc netip.Addr
 	OuterDst netip.Addr
 

@@ -128,4 +128,3 @@ func (s *jsonSink) Close() error {
 	defer s.mu.Unlock()
 	return s.w.Flush()
 }
-
