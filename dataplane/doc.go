@@ -1,14 +1,24 @@
 // Package dataplane moves frames from a capture source through tap decoding
-// into per-worker flow tables: the pipeline's engine room.
+// and dedup into per-worker flow tables: the pipeline's engine room.
 //
-// A Source yields frames (pcap/pcapng file, AF_PACKET TPACKET_V3). The
-// Pipeline decodes each frame once into a tap.Meta, picks a worker by the
-// symmetric hash of the inner flow key, and the worker updates the flow
-// table shard it alone owns. Finished flows leave in batches through a
-// flowtable.Sink (storage writer, JSON printer).
+// Sources: a pcap/pcapng file (OpenPcap), or live interfaces (OpenLive)
+// through AF_PACKET TPACKET_V3 rings (with optional PACKET_FANOUT, NIC-
+// stripped VLAN tags put back in place) or AF_XDP sockets fed by an XDP
+// redirect program (native mode, falling back to generic; detached again on
+// Close). Several interfaces are merged into one Source and read
+// round-robin, all waited for in one poll(2).
 //
-// Invariants: nothing on the per-packet path allocates or takes a lock that
-// another worker takes; bad frames are counted by reason and never stop the
-// pipeline; counters are plain fields of their owner, published to atomics
-// once per batch for /metrics.
+// The Pipeline decodes each frame once into a tap.Meta, drops a copy of a
+// packet already seen within the dedup window (package dedup), picks a
+// worker by the symmetric hash of the inner flow key, and the worker updates
+// the flow table shard it alone owns. Finished flows leave in batches
+// through a flowtable.Sink (storage writer, JSON printer).
+//
+// Invariants: nothing on the per-packet path allocates or takes a lock or
+// atomic that another goroutine takes: the reader hands frames to workers in
+// batches of 256 over channels, and every counter is a plain field of its
+// owner, published to atomics once per batch (or per ring block) for
+// /metrics. Bad frames are counted by reason and never stop the pipeline.
+// A live source's frame is valid until the next ReadFrame; the pipeline
+// copies payloads into its batches before that.
 package dataplane

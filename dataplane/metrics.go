@@ -12,7 +12,7 @@ import (
 type Collector struct {
 	p *Pipeline
 
-	received, bytes, decoded, dropped, panics          *prometheus.Desc
+	received, bytes, decoded, dropped, panics, dedup   *prometheus.Desc
 	flowsActive, flowsCreated, flowsEvicted, flowsRpts *prometheus.Desc
 	flowPackets                                        *prometheus.Desc
 }
@@ -26,7 +26,8 @@ func NewCollector(p *Pipeline) *Collector {
 		p:            p,
 		received:     d("tapflow_dataplane_packets_received_total", "Frames read from the capture source."),
 		bytes:        d("tapflow_dataplane_bytes_received_total", "Bytes on the wire of the frames read."),
-		decoded:      d("tapflow_dataplane_packets_decoded_total", "Frames decoded to an IP packet and handed to a flow table."),
+		decoded:      d("tapflow_dataplane_packets_decoded_total", "Frames decoded to an IP packet (duplicates included)."),
+		dedup:        d("tapflow_dataplane_dedup_dropped_total", "Decoded packets dropped as a copy of a packet seen within the dedup window."),
 		dropped:      d("tapflow_dataplane_packets_dropped_total", "Frames not analyzed, by reason.", "reason"),
 		panics:       d("tapflow_dataplane_panics_total", "Frames that panicked the decoder or flow table and were skipped."),
 		flowsActive:  d("tapflow_flowtable_flows_active", "Flows currently held in the flow tables."),
@@ -39,7 +40,7 @@ func NewCollector(p *Pipeline) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.bytes, c.decoded, c.dropped, c.panics,
+	for _, d := range []*prometheus.Desc{c.received, c.bytes, c.decoded, c.dedup, c.dropped, c.panics,
 		c.flowsActive, c.flowsCreated, c.flowsEvicted, c.flowsRpts, c.flowPackets} {
 		ch <- d
 	}
@@ -54,6 +55,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.received, s.Received)
 	counter(c.bytes, s.Bytes)
 	counter(c.decoded, s.Decoded)
+	counter(c.dedup, s.DedupDropped)
 	for i, n := range s.Dropped {
 		counter(c.dropped, n, tap.ReasonNames[i])
 	}
@@ -63,4 +65,53 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.flowsEvicted, s.Flows.Evicted)
 	counter(c.flowsRpts, s.Flows.Reports)
 	counter(c.flowPackets, s.Flows.Packets)
+}
+
+// CaptureCollector exports a live source's kernel counters. Scraping calls
+// CaptureStats, which only reads socket statistics, never the rings.
+type CaptureCollector struct {
+	src                                    LiveSource
+	received, kernel, drops, freezes, mode *prometheus.Desc
+}
+
+// NewCaptureCollector returns a collector for src; register it with a
+// Registerer next to the pipeline's Collector.
+func NewCaptureCollector(src LiveSource) *CaptureCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &CaptureCollector{
+		src:      src,
+		received: d("tapflow_capture_packets_received_total", "Frames the capture source handed to the pipeline."),
+		kernel:   d("tapflow_capture_kernel_packets_total", "Frames the kernel counted for the capture sockets, dropped ones included."),
+		drops:    d("tapflow_capture_kernel_drops_total", "Frames the kernel dropped because a capture ring was full (AF_PACKET tp_drops, AF_XDP rx_dropped + rx_ring_full)."),
+		freezes:  d("tapflow_capture_queue_freezes_total", "AF_PACKET ring freezes: every block was in use."),
+		mode:     d("tapflow_capture_xdp_mode", "1 for the XDP attach mode in use.", "mode"),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *CaptureCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.received, c.kernel, c.drops, c.freezes, c.mode} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *CaptureCollector) Collect(ch chan<- prometheus.Metric) {
+	s, err := c.src.CaptureStats()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.drops, err)
+		return
+	}
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.received, s.Received)
+	counter(c.kernel, s.KernelPackets)
+	counter(c.drops, s.Drops)
+	counter(c.freezes, s.QueueFreezes)
+	if s.XDPMode != "" {
+		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, 1, s.XDPMode)
+	}
 }

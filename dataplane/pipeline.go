@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tapflow/tapflow/dataplane/dedup"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -21,11 +22,13 @@ type Config struct {
 	// goroutine; 0 means one per CPU. With 1, frames are processed on the
 	// reading goroutine and nothing is copied.
 	Workers int `yaml:"workers"`
-	// VXLANPorts are UDP ports decoded as VXLAN (default 4789).
+	// VXLANPorts are UDP ports decoded as VXLAN (default 4789 and 8472).
 	VXLANPorts []uint16 `yaml:"vxlan_ports"`
 	// NoDecap analyzes tunnels as the outer flow instead of their content.
-	NoDecap bool             `yaml:"no_decap"`
-	Flow    flowtable.Config `yaml:"flowtable"`
+	NoDecap bool `yaml:"no_decap"`
+	// Dedup drops the second copy of a packet seen twice within a window.
+	Dedup dedup.Config     `yaml:"dedup"`
+	Flow  flowtable.Config `yaml:"flowtable"`
 	// RecoverPanics counts and skips a frame that panics the decoder or
 	// table instead of crashing. Tests turn it off so fuzzers see panics.
 	RecoverPanics bool `yaml:"-"`
@@ -33,13 +36,18 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Workers: 0, Flow: flowtable.DefaultConfig(), RecoverPanics: true}
+	return Config{Workers: 0, Dedup: dedup.DefaultConfig(), Flow: flowtable.DefaultConfig(), RecoverPanics: true}
 }
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
 	if c.Workers < 0 || c.Workers > 64 {
-		return fmt.Errorf("capture.workers: must be 0..64, got %d", c.Workers)
+		return fmt.Errorf("dataplane.workers: must be 0..64, got %d", c.Workers)
+	}
+	if c.Dedup.Enabled {
+		if err := c.Dedup.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Flow.Validate()
 }
@@ -64,14 +72,15 @@ type Pipeline struct {
 	sink    flowtable.Sink
 	log     *slog.Logger
 	dec     tap.Decoder
+	dedup   *dedup.Filter // nil when dedup is off
 	workers []*worker
 	meta    tap.Meta
 
 	// Reader-owned counters, published to pub once per batch.
 	c   counters
 	pub struct {
-		received, bytes, decoded, panics atomic.Uint64
-		dropped                          [tap.NumReasons]atomic.Uint64
+		received, bytes, decoded, panics, dedup atomic.Uint64
+		dropped                                 [tap.NumReasons]atomic.Uint64
 	}
 	lastTick int64
 	sincePub int
@@ -79,8 +88,8 @@ type Pipeline struct {
 }
 
 type counters struct {
-	received, bytes, decoded, panics uint64
-	dropped                          [tap.NumReasons]uint64
+	received, bytes, decoded, panics, dedup uint64
+	dropped                                 [tap.NumReasons]uint64
 }
 
 type worker struct {
@@ -110,6 +119,13 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 	}
 	p := &Pipeline{cfg: cfg, sink: sink, log: logger.With("component", "dataplane")}
 	p.dec = tap.Decoder{VXLANPorts: cfg.VXLANPorts, NoDecap: cfg.NoDecap}
+	if cfg.Dedup.Enabled {
+		f, err := dedup.New(cfg.Dedup)
+		if err != nil {
+			return nil, err
+		}
+		p.dedup = f
+	}
 	fc := cfg.Flow
 	if n > 1 {
 		fc.Capacity = max(1, fc.Capacity/n)
@@ -200,6 +216,9 @@ func (p *Pipeline) readLoop(ctx context.Context, src Source) (err error, done bo
 		data, ci, err := src.ReadFrame()
 		if err != nil {
 			if errors.Is(err, ErrTimeout) {
+				if ctx.Err() != nil {
+					return nil, true
+				}
 				p.tickAll(time.Now().UnixMicro())
 				continue
 			}
@@ -225,6 +244,11 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		return
 	}
 	p.c.decoded++
+	if p.dedup != nil && p.dedup.Duplicate(m) {
+		p.c.dedup++
+		p.maybePublish()
+		return
+	}
 	if len(p.workers) == 1 {
 		w := p.workers[0]
 		w.table.Update(m)
@@ -339,17 +363,26 @@ func (p *Pipeline) publish() {
 	p.pub.bytes.Store(p.c.bytes)
 	p.pub.decoded.Store(p.c.decoded)
 	p.pub.panics.Store(p.c.panics)
+	p.pub.dedup.Store(p.c.dedup)
 	for i := range p.c.dropped {
 		p.pub.dropped[i].Store(p.c.dropped[i])
 	}
 }
 
 // Stats is a snapshot of the pipeline's counters, safe to take from any
-// goroutine.
+// goroutine. Received = Decoded + the sum of Dropped (+ Panics); of the
+// decoded frames, DedupDropped were copies of a packet already seen and the
+// rest went to a flow table.
 type Stats struct {
-	Received, Bytes, Decoded, Panics uint64
-	Dropped                          [tap.NumReasons]uint64
-	Flows                            flowtable.Stats
+	Received uint64 // frames read from the source
+	Bytes    uint64 // their length on the wire
+	Decoded  uint64 // frames decoded to an IP packet, duplicates included
+	Panics   uint64 // frames that panicked the decoder or a table, skipped
+	// DedupDropped counts decoded packets dropped as a copy of one seen
+	// within the dedup window ("dedup dropped").
+	DedupDropped uint64
+	Dropped      [tap.NumReasons]uint64 // undecodable frames by reason
+	Flows        flowtable.Stats
 }
 
 // Stats sums the reader's and every worker's published counters.
@@ -359,6 +392,7 @@ func (p *Pipeline) Stats() Stats {
 	s.Bytes = p.pub.bytes.Load()
 	s.Decoded = p.pub.decoded.Load()
 	s.Panics = p.pub.panics.Load()
+	s.DedupDropped = p.pub.dedup.Load()
 	for i := range s.Dropped {
 		s.Dropped[i] = p.pub.dropped[i].Load()
 	}

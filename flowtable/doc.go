@@ -5,15 +5,36 @@
 // A Table is owned by exactly one goroutine (a worker); it holds no lock and
 // shares no memory with other tables. Flows live in a preallocated slab
 // addressed by index through an open-addressing index, so steady-state updates
-// allocate nothing. Time is the packets' own timestamps: the table never
-// reads the wall clock, so a replay behaves like the live capture it was.
+// allocate nothing (TestUpdateAllocs). Time is the packets' own timestamps:
+// the table never reads the wall clock, so a replay behaves like the live
+// capture it was.
 //
 // Direction follows architecture §3: the sender of a SYN is the client;
 // without a SYN, the sender of a SYN-ACK is the server; otherwise the lower
 // (well-known) port is the server. tx is client→server, rx server→client.
 //
-// Flows end by timeout (per TCP state), by table pressure (eviction of the
-// flow closest to its deadline) or at Flush; a flow alive at a minute
-// boundary is reported with close type 5 and carries on with fresh counters.
-// Records leave in batches through the Sink given to New.
+// TCP flows carry DeepFlow's L4 semantics (architecture §3): the state is
+// derived from per-flow flags (handshake, FINs, first RST and its sender,
+// and two anomalies: a SYN answered by another connection's data, a SYN-ACK
+// after the handshake), which select the timeout (opening 5 s, established
+// 300 s, closing 5 s, established after RST 35 s, exception 5 s, closed after
+// FIN 2 s, single direction 5 s, opening after RST 1 s) and the close type.
+// The metrics (rtt, srt, art, cit, retransmissions, zero windows, out of
+// order, loss before and after the tap) are defined on FlowRecord's fields.
+// Loss is told from the tap's view of each direction's sequence space (the
+// highest sequence seen, one open gap, the highest ACK) and the receiver's
+// ACKs. UDP flows get a response time (art); UDP and ICMP flows end by
+// timeout (3).
+//
+// Flows end by timeout, by a new SYN on their 5-tuple, by table pressure
+// (eviction of the flow closest to its deadline) or at Flush, which ends
+// every flow as if time had moved past every timeout (never close type 5).
+// A flow alive at a report-interval boundary (each minute) is reported with
+// close type 5 and carries on with fresh per-period counters. Records leave
+// in batches through the Sink given to New.
+//
+// Memory: a flow is 240 bytes (times as 32-bit offsets from the report
+// period's start, state in flag bits, tunnel outer addresses interned per
+// table); with the index's 16 bytes per flow at a power-of-two capacity, an
+// active flow costs 256 bytes (TestFlowSize).
 package flowtable

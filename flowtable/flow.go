@@ -1,178 +1,347 @@
 package flowtable
 
 import (
+	"math"
 	"time"
 
 	"github.com/tapflow/tapflow/tap"
 )
 
-// Directions index per-direction counters.
+// Directions index per-direction state and counters.
 const (
 	dirTx = 0 // client → server
 	dirRx = 1 // server → client
 )
 
-// TCP states that select a flow's timeout.
+// Flow flags (flow.flags). Per-direction pairs are adjacent so that
+// bit<<d selects direction d. The TCP state is derived from these flags
+// (see timeout and closeType) rather than stored.
 const (
-	stateOpening     uint8 = iota // SYN or SYN-ACK seen, handshake not complete
-	stateEstablished              // handshake complete or data both ways
-	stateClosing                  // one side sent FIN
-	stateClosed                   // both sides sent FIN
-	stateRST                      // a RST was seen
-	stateException                // no handshake seen, one direction only
-	stateSingle                   // non-TCP flow seen in one direction
-	stateBidir                    // non-TCP flow seen in both directions
+	fClientIsLo  uint16 = 1 << iota // the key's Lo side is the client
+	fSeenTx                         // a packet went client → server
+	fSeenRx                         // a packet went server → client
+	fSyn                            // the client's SYN was seen
+	fSynAck                         // the server's SYN-ACK was seen (or inferred)
+	fHandshake                      // the client ACKed the SYN-ACK
+	fRst                            // a RST was seen
+	fRstServer                      // the first RST came from the server
+	fFinTx                          // the client sent FIN
+	fFinRx                          // the server sent FIN
+	fReuse                          // a SYN was answered by another connection's ACK or data (13)
+	fQueue                          // the server sent a SYN-ACK after the handshake (17)
+	fRequest                        // the client sent data since the server last did
+	fArt                            // art pending: the client's latest data carried PSH, no pure ACK since
+	fHoleAskedTx                    // the server ACKed exactly the start of the client's open gap
+	fHoleAskedRx                    // the client ACKed exactly the start of the server's open gap
 )
 
-// flow is one slab entry. Keep it small: memory per active flow is a
-// published goal (≤ 256 bytes including the index).
+// Flow flags, second byte (flow.flags2).
+const (
+	gAckTx uint8 = 1 << iota // seq[dirTx].ack is valid
+	gAckRx                   // seq[dirRx].ack is valid
+	gSeqTx                   // seq[dirTx].nxt is valid (a non-RST packet went client → server)
+	gSeqRx                   // seq[dirRx].nxt is valid
+)
+
+// unset marks an empty time slot (t0, t1).
+const unset = math.MinInt32
+
+// flow is one slab entry. Memory per active flow is a published goal
+// (≤ 256 bytes including the index), so the layout is deliberate: 240 bytes
+// (TestFlowSize). Times other than periodFrom and lastTime are int32 µs
+// offsets from periodFrom, rebased at each forced report; the TCP state is
+// derived from flags; tunnel outer addresses are interned per table.
 type flow struct {
-	key  Key
-	hash uint32
-
-	wnext, wprev uint32 // timing wheel links (slab indices)
-	wsec         int64  // wheel second the flow is scheduled in
-
 	id         uint64
-	startTime  int64 // µs: first packet of the flow
-	periodFrom int64 // µs: first packet of the current report period
+	periodFrom int64 // µs: start of the current report period
 	lastTime   int64 // µs: last packet
-	deadline   int64 // µs: end of the flow if nothing else arrives
-	nextReport int64 // µs: next forced report
+	bytes      [2]uint64
 
-	packets [2]uint32
-	bytes   [2]uint64
+	key          Key
+	wnext, wprev uint32 // timing wheel links (slab indices); wnext also links the free list
+	outer        uint32 // interned tunnel outer address pair, 0 for none
+	packets      [2]uint32
 
-	clientIsLo bool
-	state      uint8
-	seenDir    uint8 // bit per direction that sent a packet
-	outerSrc   [16]byte
-	outerDst   [16]byte
+	// t0, t1 are times as offsets from periodFrom (unset when empty).
+	// TCP handshake: t0 first SYN, t1 latest SYN then latest SYN-ACK.
+	// TCP after the handshake: t0 the client's latest data segment (srt and
+	// art start), t1 the server's latest data after the first request (cit).
+	// UDP: t0 the client's latest datagram (response time start).
+	t0, t1 int32
 
-	tcp tcpFlow
+	seq [2]seqState
+
+	// Per report period.
+	srt, art, cit             stat
+	rtt, rttClient, rttServer uint32
+	retrans, zeroWin, ooo     [2]uint32
+	lost, lostBefore          [2]uint32
+	wslot                     uint16 // timing wheel slot
+	flags                     uint16
+	flags2                    uint8
+	syn, synAck, fin          uint8 // saturate at 255
 }
 
-// start initialises direction and report timing from the flow's first packet.
-func (f *flow) start(m *tap.Meta, fromLo bool, reportUS int64) {
-	f.startTime, f.periodFrom, f.lastTime = m.Timestamp, m.Timestamp, m.Timestamp
-	f.nextReport = (m.Timestamp/reportUS + 1) * reportUS
-	f.outerSrc, f.outerDst = m.OuterSrc.As16(), m.OuterDst.As16()
-	if !m.OuterSrc.IsValid() {
-		f.outerSrc, f.outerDst = [16]byte{}, [16]byte{}
+// seqState is what the tap knows of one direction's sequence space.
+type seqState struct {
+	nxt    uint32 // end of the highest segment seen (seq + payload + SYN + FIN)
+	holeLo uint32 // first byte of the open gap; holeLo == holeHi: no gap
+	holeHi uint32 // end of the open gap (gaps opened later are merged into it)
+	ack    uint32 // highest ACK this direction sent (valid with gAckTx<<d)
+}
+
+// stat accumulates µs samples. The samples of one flow's srt, art and cit
+// each cover disjoint intervals (a new measurement starts only after the
+// previous one ended), so within a report period the sum stays below the
+// period plus the longest timeout; adds saturate anyway.
+type stat struct{ sum, max, n uint32 }
+
+func (s *stat) add(v uint32) {
+	if s.sum+v < s.sum {
+		s.sum = math.MaxUint32
+	} else {
+		s.sum += v
 	}
-	// The sender of a SYN is the client; of a SYN-ACK the server; else the
-	// lower port is the server, and on equal ports the first sender is the client.
+	s.max = max(s.max, v)
+	s.n++
+}
+
+func inc8(v uint8) uint8 {
+	if v == math.MaxUint8 {
+		return v
+	}
+	return v + 1
+}
+
+// off converts a packet time to an offset from periodFrom, saturating.
+func (f *flow) off(ts int64) int32 {
+	d := ts - f.periodFrom
+	switch {
+	case d <= unset:
+		return unset + 1
+	case d > math.MaxInt32:
+		return math.MaxInt32
+	}
+	return int32(d)
+}
+
+// since returns ts − the time at offset o in µs; false if o is unset or
+// the difference is negative (timestamps out of order).
+func (f *flow) since(o int32, ts int64) (uint32, bool) {
+	if o == unset {
+		return 0, false
+	}
+	d := ts - (f.periodFrom + int64(o))
+	if d < 0 {
+		return 0, false
+	}
+	return uint32(min(d, math.MaxUint32)), true
+}
+
+// start initialises direction and report timing from the flow's first
+// packet. The sender of a SYN is the client; of a SYN-ACK the server; else
+// the lower port is the server, and on equal ports the first sender is the
+// client (architecture §3).
+func (f *flow) start(m *tap.Meta, fromLo bool) {
+	f.periodFrom, f.lastTime = m.Timestamp, m.Timestamp
+	f.t0, f.t1 = unset, unset
 	senderIsClient := true
 	if m.IsTCP() && m.TCPFlags&tap.TCPSyn != 0 {
 		senderIsClient = m.TCPFlags&tap.TCPAck == 0
 	} else if m.SrcPort != m.DstPort && !m.Fragment {
 		senderIsClient = m.SrcPort > m.DstPort
 	}
-	f.clientIsLo = fromLo == senderIsClient
-	if m.IsTCP() {
-		f.state = stateException
-	} else {
-		f.state = stateSingle
+	if fromLo == senderIsClient {
+		f.flags |= fClientIsLo
 	}
-	f.deadline = m.Timestamp
 }
 
 func (f *flow) dir(fromLo bool) int {
-	if fromLo == f.clientIsLo {
+	if fromLo == (f.flags&fClientIsLo != 0) {
 		return dirTx
 	}
 	return dirRx
 }
 
-// wake is when the wheel must next look at the flow.
-func (f *flow) wake() int64 { return min(f.deadline, f.nextReport) }
+// nextReport is when the flow is next reported if still alive: the first
+// report-interval boundary after the period began.
+func (f *flow) nextReport(reportUS int64) int64 { return (f.periodFrom/reportUS + 1) * reportUS }
+
+// deadline is when the flow ends if nothing else arrives.
+func (f *flow) deadline(to *timeoutsUS) int64 { return f.lastTime + f.timeout(to) }
 
 // update accounts one packet of the flow.
-func (f *flow) update(m *tap.Meta, fromLo bool, to *timeoutsUS) {
+func (f *flow) update(m *tap.Meta, fromLo bool, st *Stats) {
 	d := f.dir(fromLo)
 	f.packets[d]++
 	f.bytes[d] += uint64(m.WireLen)
-	f.seenDir |= 1 << d
+	switch {
+	case m.IsTCP():
+		f.tcpUpdate(m, d, st)
+	case m.Proto == tap.ProtoUDP && !m.Fragment:
+		f.udpUpdate(m, d)
+	}
+	f.flags |= fSeenTx << d
 	if m.Timestamp > f.lastTime {
 		f.lastTime = m.Timestamp
 	}
-	if m.IsTCP() {
-		f.state = f.tcp.update(m, d, f.state)
-	} else if f.seenDir == 3 {
-		f.state = stateBidir
-	}
-	f.deadline = f.lastTime + f.timeout(to)
 }
 
-func (f *flow) timeout(to *timeoutsUS) int64 {
-	switch f.state {
-	case stateOpening:
-		if f.tcp.rstSeen {
-			return to.openingRST
+// udpUpdate measures request/response UDP (DNS and the like): art is the
+// client's latest datagram → the server's first datagram after it.
+func (f *flow) udpUpdate(m *tap.Meta, d int) {
+	if d == dirTx {
+		f.t0 = f.off(m.Timestamp)
+		f.flags |= fArt
+		return
+	}
+	if f.flags&fArt != 0 {
+		f.flags &^= fArt
+		if v, ok := f.since(f.t0, m.Timestamp); ok {
+			f.art.add(v)
 		}
-		return to.opening
-	case stateEstablished:
-		return to.established
-	case stateClosing:
-		return to.closing
-	case stateClosed:
-		return to.closedFIN
-	case stateRST:
-		return to.establishedRST
-	case stateException:
-		if f.seenDir == 3 {
+	}
+}
+
+// timeout is the idle time after which the flow ends, by its state
+// (architecture §3).
+func (f *flow) timeout(to *timeoutsUS) int64 {
+	fl := f.flags
+	both := fl&(fSeenTx|fSeenRx) == fSeenTx|fSeenRx
+	if f.key.Proto != tap.ProtoTCP {
+		if both {
 			return to.established
 		}
-		return to.exception
-	case stateSingle:
 		return to.single
 	}
-	return to.established
+	opening := fl&(fSyn|fSynAck) != 0 && fl&fHandshake == 0
+	switch {
+	case fl&(fFinTx|fFinRx) == fFinTx|fFinRx:
+		return to.closedFIN
+	case fl&fRst != 0 && opening:
+		return to.openingRST
+	case fl&fRst != 0:
+		return to.establishedRST
+	case fl&fReuse != 0:
+		return to.exception
+	case fl&(fFinTx|fFinRx) != 0:
+		return to.closing
+	case opening:
+		return to.opening
+	case fl&fHandshake != 0 || both:
+		return to.established
+	}
+	return to.single // picked up mid-stream, one direction only
 }
 
-// reuse reports whether a packet starts a new connection on this flow's
-// 5-tuple (a fresh SYN from the client after the old one closed or was
-// abandoned) and the close type the old flow ends with.
-func (f *flow) reuse(m *tap.Meta, fromLo bool) (CloseType, bool) {
-	if !m.IsTCP() || m.TCPFlags&(tap.TCPSyn|tap.TCPAck) != tap.TCPSyn || f.dir(fromLo) != dirTx {
-		return 0, false
-	}
-	if !f.tcp.synSeen || m.Seq == f.tcp.synSeq {
-		return 0, false
-	}
-	switch f.state {
-	case stateClosed, stateRST:
-		return f.timeoutClose(), true
-	case stateEstablished, stateClosing:
-		return CloseClientPortReuse, true
-	}
-	return 0, false
-}
-
-// timeoutClose is the close type of a flow that ends now.
-func (f *flow) timeoutClose() CloseType {
+// closeType is the close type of a flow that ends now by timeout, at Flush
+// or by eviction: the rules of architecture §3 by the handshake's shape.
+func (f *flow) closeType() CloseType {
 	if f.key.Proto != tap.ProtoTCP {
 		return CloseTimeout
 	}
-	return f.tcp.closeType(f.state)
+	fl := f.flags
+	opening := fl&(fSyn|fSynAck) != 0 && fl&fHandshake == 0
+	srvRst := fl&fRstServer != 0
+	switch {
+	case fl&(fFinTx|fFinRx) == fFinTx|fFinRx:
+		return CloseTCPFin
+	case fl&fReuse != 0:
+		return CloseClientPortReuse
+	case fl&fRst != 0 && opening && fl&fSynAck == 0:
+		if srvRst {
+			return CloseServerReset
+		}
+		return CloseServerNoResponse
+	case fl&fRst != 0 && opening:
+		if srvRst {
+			return CloseClientNoResponse
+		}
+		return CloseClientEstablishRst
+	case fl&fRst != 0 && fl&fQueue != 0:
+		return CloseServerQueueLack
+	case fl&fRst != 0 && srvRst:
+		return CloseTCPServerRst
+	case fl&fRst != 0:
+		return CloseTCPClientRst
+	case fl&fFinTx != 0:
+		return CloseClientHalfClose
+	case fl&fFinRx != 0:
+		return CloseServerHalfClose
+	case opening && fl&fSynAck == 0:
+		return CloseClientSYNRepeat
+	case opening:
+		return CloseServerSYNACKRepeat
+	}
+	return CloseTimeout
 }
 
-// resetPeriod starts a new report period after a forced report.
-func (f *flow) resetPeriod(now, reportUS int64) {
-	f.packets = [2]uint32{}
-	f.bytes = [2]uint64{}
+// reuse reports whether a SYN starts a new connection on this flow's
+// 5-tuple, and the close type the old flow ends with: the old flow's own
+// when it had ended (RST, both FINs) or was a handshake attempt with another
+// ISN; 13 (client source port reuse) when it was established or half-closed.
+func (f *flow) reuse(m *tap.Meta, fromLo bool) (CloseType, bool) {
+	if !m.IsTCP() || m.TCPFlags&(tap.TCPSyn|tap.TCPAck|tap.TCPRst) != tap.TCPSyn {
+		return 0, false
+	}
+	fl := f.flags
+	switch {
+	case fl&fRst != 0, fl&(fFinTx|fFinRx) == fFinTx|fFinRx:
+		return f.closeType(), true
+	case fl&(fSyn|fSynAck) != 0 && fl&fHandshake == 0:
+		// A SYN during the handshake is a retransmission (same ISN), a
+		// simultaneous open (from the server) or joins a flow seen from its
+		// SYN-ACK; only a client SYN with another ISN is a new attempt.
+		if back := f.seq[dirTx].nxt - m.Seq; fl&fSyn == 0 || f.dir(fromLo) != dirTx || back >= 1 && back <= 1<<16 {
+			return 0, false
+		}
+		return f.closeType(), true
+	}
+	return CloseClientPortReuse, true
+}
+
+// finish accounts what is only known when the flow ends: a gap still open
+// was never filled nor ACKed past, so its data was lost before the tap.
+func (f *flow) finish() {
+	for d := range f.seq {
+		if s := &f.seq[d]; s.holeLo != s.holeHi {
+			s.holeLo = s.holeHi
+			f.lost[d]++
+			f.lostBefore[d]++
+		}
+	}
+}
+
+// resetPeriod starts a new report period at now after a forced report,
+// keeping the connection state and rebasing the time offsets.
+func (f *flow) resetPeriod(now int64) {
+	shift := now - f.periodFrom
+	rebase := func(o int32) int32 {
+		if o == unset {
+			return unset
+		}
+		v := int64(o) - shift
+		if v <= unset {
+			return unset + 1
+		}
+		return int32(v)
+	}
+	f.t0, f.t1 = rebase(f.t0), rebase(f.t1)
 	f.periodFrom = now
-	f.nextReport = (now/reportUS + 1) * reportUS
-	f.tcp.resetPeriod()
+	f.packets, f.bytes = [2]uint32{}, [2]uint64{}
+	f.srt, f.art, f.cit = stat{}, stat{}, stat{}
+	f.rtt, f.rttClient, f.rttServer = 0, 0, 0
+	f.retrans, f.zeroWin, f.ooo, f.lost, f.lostBefore = [2]uint32{}, [2]uint32{}, [2]uint32{}, [2]uint32{}, [2]uint32{}
+	f.syn, f.synAck, f.fin = 0, 0, 0
 }
 
 // record fills r with the flow's report.
-func (f *flow) record(r *FlowRecord, ct CloseType) {
+func (f *flow) record(r *FlowRecord, ct CloseType, outer *outerPair) {
 	k := &f.key
 	*r = FlowRecord{
 		FlowID:    f.id,
 		StartTime: time.UnixMicro(f.periodFrom).UTC(),
-		EndTime:   time.UnixMicro(f.lastTime).UTC(),
+		EndTime:   time.UnixMicro(max(f.lastTime, f.periodFrom)).UTC(),
 		CloseType: ct,
 		TapType:   k.TapType,
 		TapPort:   k.TapPort,
@@ -182,14 +351,24 @@ func (f *flow) record(r *FlowRecord, ct CloseType) {
 		PacketsRx: uint64(f.packets[dirRx]),
 		BytesTx:   f.bytes[dirTx],
 		BytesRx:   f.bytes[dirRx],
+
+		RTT: f.rtt, RTTClient: f.rttClient, RTTServer: f.rttServer,
+		SRTSum: uint64(f.srt.sum), SRTMax: uint64(f.srt.max), SRTCount: f.srt.n,
+		ARTSum: uint64(f.art.sum), ARTMax: uint64(f.art.max), ARTCount: f.art.n,
+		CITSum: uint64(f.cit.sum), CITMax: uint64(f.cit.max), CITCount: f.cit.n,
+		RetransTx: f.retrans[dirTx], RetransRx: f.retrans[dirRx],
+		ZeroWinTx: f.zeroWin[dirTx], ZeroWinRx: f.zeroWin[dirRx],
+		OOOTx: f.ooo[dirTx], OOORx: f.ooo[dirRx],
+		LostTx: f.lost[dirTx], LostRx: f.lost[dirRx],
+		LostBeforeTapTx: f.lostBefore[dirTx], LostBeforeTapRx: f.lostBefore[dirRx],
+		SYNCount: uint32(f.syn), SYNACKCount: uint32(f.synAck), FINCount: uint32(f.fin),
 	}
-	if f.outerSrc != [16]byte{} || f.outerDst != [16]byte{} {
-		r.OuterSrc, r.OuterDst = addr16(f.outerSrc), addr16(f.outerDst)
+	if outer != nil {
+		r.OuterSrc, r.OuterDst = addr16([16]byte(outer.addr[:16])), addr16([16]byte(outer.addr[16:]))
 	}
-	if f.clientIsLo {
+	if f.flags&fClientIsLo != 0 {
 		r.ClientIP, r.ClientPort, r.ServerIP, r.ServerPort = addr16(k.Lo), k.LoPort, addr16(k.Hi), k.HiPort
 	} else {
 		r.ClientIP, r.ClientPort, r.ServerIP, r.ServerPort = addr16(k.Hi), k.HiPort, addr16(k.Lo), k.LoPort
 	}
-	f.tcp.record(r)
 }

@@ -39,6 +39,7 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 		{"zero_win_tx", uint64(r.ZeroWinTx)}, {"zero_win_rx", uint64(r.ZeroWinRx)},
 		{"ooo_tx", uint64(r.OOOTx)}, {"ooo_rx", uint64(r.OOORx)},
 		{"lost_tx", uint64(r.LostTx)}, {"lost_rx", uint64(r.LostRx)},
+		{"lost_before_tap_tx", uint64(r.LostBeforeTapTx)}, {"lost_before_tap_rx", uint64(r.LostBeforeTapRx)},
 		{"syn_count", uint64(r.SYNCount)}, {"synack_count", uint64(r.SYNACKCount)}, {"fin_count", uint64(r.FINCount)},
 	} {
 		dst = appendUint(dst, f.name, f.v)
@@ -69,4 +70,3 @@ func appendUint(dst []byte, k string, v uint64) []byte {
 	dst = append(dst, '"', ':')
 	return strconv.AppendUint(dst, v, 10)
 }
-

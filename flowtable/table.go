@@ -23,7 +23,8 @@ type Config struct {
 	Capacity int `yaml:"capacity"`
 	// BatchSize is how many records are handed to the sink at once.
 	BatchSize int `yaml:"batch_size"`
-	// ReportInterval is the forced-report period for long flows.
+	// ReportInterval is the forced-report period for long flows (at most
+	// 30m: per-flow times are kept as 32-bit µs offsets within a period).
 	ReportInterval time.Duration `yaml:"report_interval"`
 	Timeouts       Timeouts      `yaml:"timeouts"`
 }
@@ -66,8 +67,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flowtable.capacity: must be 1..%d, got %d", 1<<28, c.Capacity)
 	case c.BatchSize < 1:
 		return fmt.Errorf("flowtable.batch_size: must be at least 1, got %d", c.BatchSize)
-	case c.ReportInterval < time.Second:
-		return fmt.Errorf("flowtable.report_interval: must be at least 1s, got %s", c.ReportInterval)
+	case c.ReportInterval < time.Second || c.ReportInterval > 30*time.Minute:
+		return fmt.Errorf("flowtable.report_interval: must be 1s..30m, got %s", c.ReportInterval)
 	}
 	for _, d := range []time.Duration{c.Timeouts.Opening, c.Timeouts.Established, c.Timeouts.Closing,
 		c.Timeouts.EstablishedRST, c.Timeouts.Exception, c.Timeouts.ClosedFIN, c.Timeouts.SingleDirection, c.Timeouts.OpeningRST} {
@@ -88,6 +89,10 @@ type Stats struct {
 	Forced    uint64 // forced (periodic) reports
 	Reused    uint64 // flows ended by a new SYN on the same 5-tuple
 	SinkCalls uint64
+	// TapGaps counts TCP sequence gaps the receiver ACKed past although the
+	// tap never saw them filled: segments the capture missed (mirror or
+	// capture drops), which are not network loss and not in lost_tx/rx.
+	TapGaps uint64
 }
 
 // Key identifies a flow: tap identity plus the 5-tuple, in canonical order
@@ -109,21 +114,23 @@ const nilIdx = ^uint32(0)
 
 // Table is one worker's flow table. Not safe for concurrent use.
 type Table struct {
-	cfg     Config
-	sink    Sink
-	to      timeoutsUS
-	report  int64 // forced report period, µs
-	slab    []flow
-	free    []uint32
-	index   []uint64 // hash<<32 | slab index+1; 0 is empty
-	mask    uint64
-	wheel   [wheelSlots]uint32
-	nowSec  int64 // last second the wheel has processed
-	started bool
-	nextID  uint64
-	idBase  uint64
-	out     []FlowRecord
-	stats   Stats
+	cfg      Config
+	sink     Sink
+	to       timeoutsUS
+	report   int64 // forced report period, µs
+	slab     []flow
+	freeHead uint32   // free slab entries, linked through flow.wnext
+	nfree    int      // length of the free list
+	index    []uint64 // hash<<32 | slab index+1; 0 is empty
+	mask     uint64
+	wheel    [wheelSlots]uint32
+	nowSec   int64 // last second the wheel has processed
+	started  bool
+	nextID   uint64
+	idBase   uint64
+	outers   outerTable
+	out      []FlowRecord
+	stats    Stats
 }
 
 type timeoutsUS struct {
@@ -142,7 +149,6 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 		sink:   sink,
 		report: cfg.ReportInterval.Microseconds(),
 		slab:   make([]flow, cfg.Capacity),
-		free:   make([]uint32, cfg.Capacity),
 		index:  make([]uint64, n),
 		mask:   n - 1,
 		idBase: uint64(idBase) << 48,
@@ -152,9 +158,13 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 	t.to = timeoutsUS{to.Opening.Microseconds(), to.Established.Microseconds(), to.Closing.Microseconds(),
 		to.EstablishedRST.Microseconds(), to.Exception.Microseconds(), to.ClosedFIN.Microseconds(),
 		to.SingleDirection.Microseconds(), to.OpeningRST.Microseconds()}
-	for i := range t.free {
-		t.free[i] = uint32(cfg.Capacity - 1 - i)
+	t.freeHead = nilIdx
+	for i := cfg.Capacity - 1; i >= 0; i-- {
+		t.slab[i].wnext = t.freeHead
+		t.freeHead = uint32(i)
 	}
+	t.nfree = cfg.Capacity
+	t.outers.init()
 	for i := range t.wheel {
 		t.wheel[i] = nilIdx
 	}
@@ -164,7 +174,7 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 // Stats returns the table's counters.
 func (t *Table) Stats() Stats {
 	s := t.stats
-	s.Active = uint64(len(t.slab) - len(t.free))
+	s.Active = uint64(len(t.slab) - t.nfree)
 	return s
 }
 
@@ -271,38 +281,67 @@ func (t *Table) Update(m *tap.Meta) {
 	h := k.Hash()
 	idx, slot := t.lookup(&k, h)
 	if idx == nilIdx {
-		if len(t.free) == 0 {
-			t.evictOne(m.Timestamp)
+		if t.nfree == 0 {
+			t.evictOne()
 			_, slot = t.lookup(&k, h)
 		}
-		idx = t.free[len(t.free)-1]
-		t.free = t.free[:len(t.free)-1]
+		idx = t.freeHead
+		t.freeHead = t.slab[idx].wnext
+		t.nfree--
 		t.index[slot] = uint64(h)<<32 | uint64(idx+1)
+		t.initFlow(idx, &k, fromLo, m)
+	} else {
 		f := &t.slab[idx]
-		t.initFlow(f, &k, h, fromLo, m)
-		t.schedule(idx, f.wake())
+		ct, restart := CloseType(0), false
+		if m.Timestamp >= f.deadline(&t.to) {
+			// Past its timeout, though the wheel (1 s slots) has not ended
+			// it yet: the packet belongs to a new flow.
+			ct, restart = f.closeType(), true
+		} else if m.TCPFlags&(tap.TCPSyn|tap.TCPAck|tap.TCPRst) == tap.TCPSyn {
+			if ct, restart = f.reuse(m, fromLo); restart {
+				t.stats.Reused++
+			}
+		}
+		if restart {
+			t.unschedule(idx)
+			t.close(f, ct)
+			t.initFlow(idx, &k, fromLo, m)
+		}
 	}
 	f := &t.slab[idx]
-	if ct, ok := f.reuse(m, fromLo); ok {
-		t.stats.Reused++
-		t.emit(f, ct)
-		t.unschedule(idx)
-		t.initFlow(f, &k, h, fromLo, m)
-		t.schedule(idx, f.wake())
-	}
 	t.stats.Packets++
-	f.update(m, fromLo, &t.to)
-	if w := f.wake(); w < (f.wsec-1)*1_000_000 {
-		t.unschedule(idx)
-		t.schedule(idx, w)
+	before := f.timeout(&t.to)
+	f.update(m, fromLo, &t.stats)
+	// lastTime only grows and the next report does not move, so the wheel
+	// must look earlier only when the state's timeout got shorter.
+	if f.timeout(&t.to) < before {
+		if w := t.wake(f); w < (t.wsec(f)-1)*1_000_000 {
+			t.unschedule(idx)
+			t.schedule(idx, w)
+		}
 	}
 }
 
-func (t *Table) initFlow(f *flow, k *Key, h uint32, fromLo bool, m *tap.Meta) {
+// initFlow starts a new flow in slab entry idx (free, or just closed) with
+// its first packet and schedules it.
+func (t *Table) initFlow(idx uint32, k *Key, fromLo bool, m *tap.Meta) {
 	t.nextID++
 	t.stats.Created++
-	*f = flow{key: *k, hash: h, id: t.idBase | t.nextID&(1<<48-1), wnext: nilIdx, wprev: nilIdx}
-	f.start(m, fromLo, t.report)
+	f := &t.slab[idx]
+	*f = flow{key: *k, id: t.idBase | t.nextID&(1<<48-1), wnext: nilIdx, wprev: nilIdx}
+	f.outer = t.outers.ref(m)
+	f.start(m, fromLo)
+	t.schedule(idx, t.wake(f))
+}
+
+// wake is when the wheel must next look at the flow: its deadline or its
+// next forced report.
+func (t *Table) wake(f *flow) int64 { return min(f.deadline(&t.to), f.nextReport(t.report)) }
+
+// wsec is the wheel second a scheduled flow is in: scheduled flows lie
+// within (nowSec, nowSec+wheelSlots), so the slot determines it.
+func (t *Table) wsec(f *flow) int64 {
+	return t.nowSec + (int64(f.wslot)-t.nowSec%wheelSlots+wheelSlots)%wheelSlots
 }
 
 // schedule puts flow idx in the wheel slot of the second that contains at
@@ -318,7 +357,7 @@ func (t *Table) schedule(idx uint32, at int64) {
 	}
 	s := sec % wheelSlots
 	f := &t.slab[idx]
-	f.wsec = sec
+	f.wslot = uint16(s)
 	f.wprev = nilIdx
 	f.wnext = t.wheel[s]
 	if f.wnext != nilIdx {
@@ -333,7 +372,7 @@ func (t *Table) unschedule(idx uint32) {
 	if f.wprev != nilIdx {
 		t.slab[f.wprev].wnext = f.wnext
 	} else {
-		t.wheel[f.wsec%wheelSlots] = f.wnext
+		t.wheel[f.wslot] = f.wnext
 	}
 	if f.wnext != nilIdx {
 		t.slab[f.wnext].wprev = f.wprev
@@ -372,50 +411,61 @@ func (t *Table) tick(s int64, now int64) {
 		next := f.wnext
 		f.wnext, f.wprev = nilIdx, nilIdx
 		switch {
-		case f.deadline <= now:
-			t.emit(f, f.timeoutClose())
-			t.release(idx)
-		case f.nextReport <= now:
+		case f.deadline(&t.to) <= now:
+			t.release(idx, f.closeType())
+		case f.nextReport(t.report) <= now:
 			t.stats.Forced++
 			t.emit(f, CloseForcedReport)
-			f.resetPeriod(now, t.report)
-			t.schedule(idx, f.wake())
+			f.resetPeriod(now)
+			t.schedule(idx, t.wake(f))
 		default:
-			t.schedule(idx, f.wake())
+			t.schedule(idx, t.wake(f))
 		}
 		idx = next
 	}
 }
 
 // evictOne ends the flow closest to its deadline to make room.
-func (t *Table) evictOne(now int64) {
+func (t *Table) evictOne() {
 	for i := int64(1); i <= wheelSlots; i++ {
 		s := (t.nowSec + i) % wheelSlots
 		idx := t.wheel[s]
 		if idx == nilIdx {
 			continue
 		}
-		f := &t.slab[idx]
 		t.unschedule(idx)
 		t.stats.Evicted++
-		t.emit(f, f.timeoutClose())
-		t.release(idx)
+		t.release(idx, t.slab[idx].closeType())
 		return
 	}
 	panic("BUG: flowtable full but wheel empty")
 }
 
-func (t *Table) release(idx uint32) {
+// release ends flow idx (already out of the wheel) with close type ct and
+// returns its entry to the free list.
+func (t *Table) release(idx uint32, ct CloseType) {
 	f := &t.slab[idx]
-	_, slot := t.lookup(&f.key, f.hash)
+	t.close(f, ct)
+	_, slot := t.lookup(&f.key, f.key.Hash())
 	t.unindex(slot)
-	t.free = append(t.free, idx)
+	f.wnext = t.freeHead
+	t.freeHead = idx
+	t.nfree++
+}
+
+// close reports the end of flow f with close type ct and drops its
+// references; the slab entry is then free or reinitialised by the caller.
+func (t *Table) close(f *flow, ct CloseType) {
+	f.finish()
+	t.emit(f, ct)
+	t.outers.unref(f.outer)
+	f.outer = 0
 }
 
 // emit appends f's report to the outgoing batch.
 func (t *Table) emit(f *flow, ct CloseType) {
 	t.out = append(t.out, FlowRecord{})
-	f.record(&t.out[len(t.out)-1], ct)
+	f.record(&t.out[len(t.out)-1], ct, t.outers.pair(f.outer))
 	t.stats.Reports++
 	if len(t.out) == cap(t.out) {
 		t.flushOut()
@@ -450,8 +500,7 @@ func (t *Table) Flush() {
 			f := &t.slab[idx]
 			next := f.wnext
 			f.wnext, f.wprev = nilIdx, nilIdx
-			t.emit(f, f.timeoutClose())
-			t.release(idx)
+			t.release(idx, f.closeType())
 			idx = next
 		}
 	}
@@ -460,3 +509,67 @@ func (t *Table) Flush() {
 
 // addr16 turns a key address back into a netip.Addr, unmapping IPv4.
 func addr16(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }
+
+// outerTable interns tunnel outer address pairs: many flows share one
+// mirror session's endpoints, so a flow keeps a 4-byte reference instead of
+// 32 bytes of addresses. Entry 0 is "no tunnel".
+type outerTable struct {
+	pairs []outerPair
+	free  []uint32
+	ids   map[[32]byte]uint32
+}
+
+type outerPair struct {
+	addr [32]byte // outer source, outer destination (16 bytes each)
+	refs uint32
+}
+
+func (o *outerTable) init() {
+	o.pairs = make([]outerPair, 1, 16)
+	o.ids = make(map[[32]byte]uint32)
+}
+
+// ref returns the id of m's outer pair, counting one more reference.
+func (o *outerTable) ref(m *tap.Meta) uint32 {
+	if !m.OuterSrc.IsValid() {
+		return 0
+	}
+	var a [32]byte
+	src, dst := m.OuterSrc.As16(), m.OuterDst.As16()
+	copy(a[:16], src[:])
+	copy(a[16:], dst[:])
+	if id, ok := o.ids[a]; ok {
+		o.pairs[id].refs++
+		return id
+	}
+	var id uint32
+	if n := len(o.free); n > 0 {
+		id = o.free[n-1]
+		o.free = o.free[:n-1]
+	} else {
+		id = uint32(len(o.pairs))
+		o.pairs = append(o.pairs, outerPair{})
+	}
+	o.pairs[id] = outerPair{addr: a, refs: 1}
+	o.ids[a] = id
+	return id
+}
+
+func (o *outerTable) unref(id uint32) {
+	if id == 0 {
+		return
+	}
+	p := &o.pairs[id]
+	if p.refs--; p.refs == 0 {
+		delete(o.ids, p.addr)
+		o.free = append(o.free, id)
+	}
+}
+
+// pair returns the addresses of id, nil for 0.
+func (o *outerTable) pair(id uint32) *outerPair {
+	if id == 0 {
+		return nil
+	}
+	return &o.pairs[id]
+}

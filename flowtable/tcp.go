@@ -2,111 +2,261 @@ package flowtable
 
 import "github.com/tapflow/tapflow/tap"
 
-// tcpFlow is the TCP part of a flow: handshake, teardown and the counters
-// of architecture §3.
-type tcpFlow struct {
-	synSeq     uint32
-	synSeen    bool
-	synAckSeen bool
-	ackSeen    bool // the client's handshake ACK
-	rstSeen    bool
-	rstDir     int8 // direction of the first RST, -1 none
-	finDir     [2]bool
+// Segment classes: how a segment's sequence range relates to what the tap
+// has already seen in its direction.
+const (
+	segNone    = iota // no sequence space: pure ACK, RST, keepalive
+	segNew            // new to the tap: in order, or ahead of a gap it opens
+	segOOO            // fills a gap before the receiver asked for it: reordering
+	segLostPre        // fills a gap the receiver had asked for: lost before the tap, retransmitted
+	segRetrans        // sequence space the tap already saw: a retransmission
+)
 
-	synTime, synAckTime int64 // µs, first SYN and first SYN-ACK
+// Sequence number arithmetic (RFC 1982, 32 bits).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
 
-	rtt, rttClient, rttServer uint32
-	synCount, synAckCount     uint32
-	finCount                  uint32
-}
-
-// update advances the TCP state with one packet in direction d and returns
-// the flow's new state.
-func (t *tcpFlow) update(m *tap.Meta, d int, state uint8) uint8 {
+// tcpUpdate advances the TCP state and metrics with one packet in
+// direction d. It runs before the packet's direction is marked seen and
+// before lastTime moves, so f.lastTime is the previous packet's time.
+func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 	fl := m.TCPFlags
-	switch {
-	case fl&tap.TCPRst != 0:
-		if !t.rstSeen {
-			t.rstSeen = true
-			t.rstDir = int8(d)
-		}
-		if state == stateOpening || state == stateException && !t.ackSeen {
-			return stateOpening
-		}
-		return stateRST
-	case fl&(tap.TCPSyn|tap.TCPAck) == tap.TCPSyn:
-		t.synCount++
-		if !t.synSeen {
-			t.synSeen, t.synSeq, t.synTime = true, m.Seq, m.Timestamp
-		}
-		if state == stateException {
-			return stateOpening
-		}
-	case fl&(tap.TCPSyn|tap.TCPAck) == tap.TCPSyn|tap.TCPAck:
-		t.synAckCount++
-		if !t.synAckSeen {
-			t.synAckSeen, t.synAckTime = true, m.Timestamp
-			if t.synSeen {
-				t.rttServer = uint32(m.Timestamp - t.synTime)
+	if fl&tap.TCPRst != 0 {
+		// A RST carries no metric; only the first one's sender matters.
+		if f.flags&fRst == 0 {
+			f.flags |= fRst
+			if d == dirRx {
+				f.flags |= fRstServer
 			}
 		}
-		if state == stateException {
-			return stateOpening
+		return
+	}
+	if m.Window == 0 {
+		f.zeroWin[d]++
+	}
+	ts := m.Timestamp
+	syn, ack := fl&tap.TCPSyn != 0, fl&tap.TCPAck != 0
+	switch {
+	case syn && !ack:
+		f.syn = inc8(f.syn)
+		if d == dirTx && f.flags&fSyn == 0 {
+			f.flags |= fSyn
+			if f.flags&fSynAck == 0 {
+				f.t0, f.t1 = f.off(ts), f.off(ts)
+			}
+		} else if d == dirTx && f.flags&fSynAck == 0 {
+			f.t1 = f.off(ts) // the latest SYN is the one a SYN-ACK answers
+		}
+	case syn:
+		f.synAck = inc8(f.synAck)
+		switch {
+		case d != dirRx:
+		case f.flags&fHandshake != 0, f.flags&(fSyn|fSynAck) == 0 && f.flags&(fSeenTx|fSeenRx) != 0:
+			// After the handshake, or into a connection picked up
+			// mid-stream: the server lost the connection it had accepted.
+			f.flags |= fQueue
+		case f.flags&fSynAck == 0:
+			f.flags |= fSynAck
+			if v, ok := f.since(f.t1, ts); ok && f.flags&fSyn != 0 {
+				f.rttServer = v
+			}
+			if f.flags&fSyn == 0 {
+				f.t0 = unset
+			}
+			f.t1 = f.off(ts)
+		default:
+			f.t1 = f.off(ts)
 		}
 	default:
 		if fl&tap.TCPFin != 0 {
-			t.finCount++
-			t.finDir[d] = true
+			f.fin = inc8(f.fin)
+			f.flags |= fFinTx << d
 		}
-		if state == stateOpening && d == dirTx && fl&tap.TCPAck != 0 && t.synAckSeen && !t.ackSeen {
-			t.ackSeen = true
-			t.rttClient = uint32(m.Timestamp - t.synAckTime)
-			if t.synSeen {
-				t.rtt = uint32(m.Timestamp - t.synTime)
+		if d == dirRx {
+			f.flags &^= fQueue // the server speaks: it has the connection
+			if f.flags&(fSyn|fSynAck|fHandshake) == fSyn {
+				// A SYN answered by something else than a SYN-ACK. If it
+				// ACKs the SYN, the tap missed the SYN-ACK; otherwise it
+				// belongs to another connection on this port (13).
+				if ack && f.flags2&gSeqTx != 0 && m.Ack == f.seq[dirTx].nxt {
+					f.flags |= fSynAck
+					f.t1 = unset
+				} else {
+					f.flags |= fReuse
+				}
+			}
+		} else if ack && f.flags&(fSynAck|fHandshake) == fSynAck && f.flags2&gSeqRx != 0 && m.Ack == f.seq[dirRx].nxt {
+			f.flags |= fHandshake
+			if v, ok := f.since(f.t1, ts); ok {
+				f.rttClient = v
+			}
+			if v, ok := f.since(f.t0, ts); ok && f.flags&fSyn != 0 {
+				f.rtt = v
+			}
+			f.t0, f.t1 = unset, unset
+		}
+	}
+
+	cls, end := f.trackSeq(m, d)
+	o := 1 - d
+	switch cls {
+	case segOOO:
+		f.ooo[d]++
+	case segLostPre:
+		f.retrans[d]++
+		f.lost[d]++
+		f.lostBefore[d]++
+	case segRetrans:
+		f.retrans[d]++
+		// Data the tap saw and the receiver had not ACKed: lost after the tap.
+		if m.PayloadLen > 0 && (f.flags2&(gAckTx<<o) == 0 || seqLT(f.seq[o].ack, end)) {
+			f.lost[d]++
+		}
+	}
+
+	dataPhase := f.flags&fHandshake != 0 || f.flags&(fSyn|fSynAck) == 0
+	data := m.PayloadLen > 0 && cls != segNone // a keepalive's byte is not data
+	pure := m.PayloadLen == 0 && fl&(tap.TCPSyn|tap.TCPFin) == 0
+	if ack {
+		f.onAck(m, d, dataPhase && pure, st)
+	}
+	if !dataPhase {
+		return
+	}
+	switch {
+	case d == dirTx && data:
+		if cls != segRetrans && f.flags&fRequest == 0 {
+			// A request starts: the client's first new data since the
+			// server last sent data.
+			if v, ok := f.since(f.t1, ts); ok {
+				f.cit.add(v)
+			} else if f.t1 == unset && f.flags&fHandshake != 0 && ts >= f.lastTime {
+				f.cit.add(uint32(min(ts-f.lastTime, 1<<32-1)))
+			}
+			f.flags |= fRequest
+		}
+		f.t0 = f.off(ts)
+		if fl&tap.TCPPsh != 0 {
+			f.flags |= fArt
+		} else {
+			f.flags &^= fArt
+		}
+	case d == dirTx && pure && ack:
+		f.flags &^= fArt
+	case d == dirRx && data:
+		if f.flags&fArt != 0 {
+			f.flags &^= fArt
+			if v, ok := f.since(f.t0, ts); ok {
+				f.art.add(v)
 			}
 		}
-		if state == stateRST {
-			return state
+		if f.flags&fRequest != 0 || f.t1 != unset {
+			f.t1 = f.off(ts)
 		}
-		switch {
-		case t.finDir[dirTx] && t.finDir[dirRx]:
-			return stateClosed
-		case t.finDir[dirTx] || t.finDir[dirRx]:
-			return stateClosing
-		case state == stateOpening && t.ackSeen, state == stateOpening && len(m.Payload) > 0:
-			return stateEstablished
-		}
+		f.flags &^= fRequest
 	}
-	return state
 }
 
-// closeType derives the close type of a TCP flow ending in state.
-func (t *tcpFlow) closeType(state uint8) CloseType {
+// trackSeq classifies the packet's sequence range in direction d, moves the
+// direction's highest sequence and its open gap, and returns the class and
+// the range's end. Only one gap is kept per direction: a gap opened while
+// another is open is merged with it.
+func (f *flow) trackSeq(m *tap.Meta, d int) (int, uint32) {
+	fl := m.TCPFlags
+	n := m.PayloadLen
+	if fl&tap.TCPSyn != 0 {
+		n++
+	}
+	if fl&tap.TCPFin != 0 {
+		n++
+	}
+	s := &f.seq[d]
+	seq, end := m.Seq, m.Seq+n
+	if f.flags2&(gSeqTx<<d) == 0 {
+		f.flags2 |= gSeqTx << d
+		s.nxt, s.holeLo, s.holeHi = end, end, end
+		if n == 0 {
+			return segNone, end
+		}
+		return segNew, end
+	}
+	if n == 0 {
+		return segNone, end
+	}
+	if seqGE(seq, s.nxt) {
+		if seq != s.nxt {
+			if s.holeLo == s.holeHi {
+				s.holeLo = s.nxt
+				f.flags &^= fHoleAskedTx << d
+			}
+			s.holeHi = seq
+		}
+		s.nxt = end
+		return segNew, end
+	}
+	// Behind the highest sequence seen.
+	if n <= 1 && fl&(tap.TCPSyn|tap.TCPFin) == 0 && seq+1 == s.nxt {
+		return segNone, end // keepalive: one byte (or none) below snd_nxt
+	}
+	if seqGT(end, s.nxt) {
+		s.nxt = end
+	}
+	if s.holeLo == s.holeHi || !seqLT(seq, s.holeHi) || !seqGT(end, s.holeLo) {
+		return segRetrans, end
+	}
+	cls := segOOO
+	if f.flags&(fHoleAskedTx<<d) != 0 {
+		cls = segLostPre
+	}
 	switch {
-	case t.finDir[dirTx] && t.finDir[dirRx]:
-		return CloseTCPFin
-	case t.rstSeen && state != stateOpening:
-		if t.rstDir == dirTx {
-			return CloseTCPClientRst
-		}
-		return CloseTCPServerRst
-	case t.rstSeen && t.rstDir == dirRx:
-		return CloseServerReset
-	case t.finDir[dirTx]:
-		return CloseClientHalfClose
-	case t.finDir[dirRx]:
-		return CloseServerHalfClose
-	case state == stateOpening && t.synSeen && !t.synAckSeen:
-		return CloseClientSYNRepeat
-	case state == stateOpening && t.synAckSeen && !t.synSeen:
-		return CloseServerSYNACKRepeat
+	case !seqGT(seq, s.holeLo) && seqGE(end, s.holeHi):
+		s.holeLo = s.holeHi // filled
+	case !seqGT(seq, s.holeLo):
+		s.holeLo = end
+	case seqGE(end, s.holeHi):
+		s.holeHi = seq
 	}
-	return CloseTimeout
+	return cls, end
 }
 
-func (t *tcpFlow) resetPeriod() {}
-
-func (t *tcpFlow) record(r *FlowRecord) {
-	r.RTT, r.RTTClient, r.RTTServer = t.rtt, t.rttClient, t.rttServer
-	r.SYNCount, r.SYNACKCount, r.FINCount = t.synCount, t.synAckCount, t.finCount
+// onAck handles the ACK field of a packet in direction d, which
+// acknowledges the other direction's data: the receiver asking for a gap's
+// start (it lacks those bytes), or ACKing past a gap the tap never saw
+// filled (the tap missed them: capture loss, not network loss); an srt
+// sample; the direction's highest ACK.
+func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats) {
+	a := m.Ack
+	o := 1 - d
+	if so := &f.seq[o]; so.holeLo != so.holeHi {
+		switch {
+		case a == so.holeLo:
+			f.flags |= fHoleAskedTx << o
+		case seqGT(a, so.holeLo) && !seqGT(a, so.nxt):
+			st.TapGaps++
+			if seqGE(a, so.holeHi) {
+				so.holeLo = so.holeHi
+			} else {
+				so.holeLo = a
+			}
+		}
+	}
+	// srt: the server's first ACK covering the client's latest data, when
+	// that ACK is a pure ACK. A client FIN ends the client's sequence space
+	// but is not data: the ACK must cover the data before it.
+	if d == dirRx && pureData && f.flags2&gSeqTx != 0 {
+		nt := f.seq[dirTx].nxt
+		if f.flags&fFinTx != 0 {
+			nt--
+		}
+		if seqGE(a, nt) && (f.flags2&gAckRx == 0 || seqLT(f.seq[dirRx].ack, nt)) {
+			if v, ok := f.since(f.t0, m.Timestamp); ok {
+				f.srt.add(v)
+			}
+		}
+	}
+	if f.flags2&(gAckTx<<d) == 0 || seqGT(a, f.seq[d].ack) {
+		f.seq[d].ack = a
+		f.flags2 |= gAckTx << d
+	}
 }

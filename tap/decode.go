@@ -293,7 +293,7 @@ func (m *Meta) inner() {
 	m.SrcPort, m.DstPort = 0, 0
 	m.TCPFlags, m.WinScale = 0, -1
 	m.Seq, m.Ack, m.Window = 0, 0, 0
-	m.ICMPType, m.ICMPCode = 0, 0
+	m.ICMPType, m.ICMPCode, m.L4Checksum = 0, 0, 0
 	m.Payload, m.PayloadLen = nil, 0
 	m.IPID, m.Fragment, m.MoreFrags = 0, false, false
 }
@@ -450,6 +450,7 @@ func (s *state) l4(p []byte, plen uint32) error {
 		off := int(p[12]>>4) * 4
 		m.TCPFlags = p[13]
 		m.Window = be16(p[14:])
+		m.L4Checksum = be16(p[16:])
 		if off < 20 {
 			return ErrShortL4
 		}
@@ -467,6 +468,7 @@ func (s *state) l4(p []byte, plen uint32) error {
 			return ErrShortL4
 		}
 		m.SrcPort, m.DstPort = be16(p), be16(p[2:])
+		m.L4Checksum = be16(p[6:])
 		m.Payload = p[8:]
 		m.PayloadLen = sub(plen, 8)
 		if !s.d.NoDecap {
@@ -479,6 +481,7 @@ func (s *state) l4(p []byte, plen uint32) error {
 			return ErrShortL4
 		}
 		m.ICMPType, m.ICMPCode = p[0], p[1]
+		m.L4Checksum = be16(p[2:])
 		m.Payload = p[4:]
 		m.PayloadLen = sub(plen, 4)
 	default:

@@ -89,6 +89,10 @@ type Meta struct {
 	Truncated  bool   // the capture holds less than the IP header says
 	PayloadLen uint32 // L4 payload length per the IP header (may exceed len(Payload))
 	Payload    []byte // L4 payload as captured; aliases the frame
+
+	// L4Checksum is the TCP, UDP or ICMP checksum field as captured (not
+	// verified). It does not change hop to hop, so dedup keys on it.
+	L4Checksum uint16
 }
 
 func (m *Meta) reset(ts int64, wireLen uint32) {

@@ -20,12 +20,10 @@ type Config struct {
 	HTTP      HTTPConfig       `yaml:"http"`
 }
 
-// CaptureConfig says where packets come from.
+// CaptureConfig says where packets come from: the live engine's settings
+// (engine, interfaces, rings) or a capture file to replay.
 type CaptureConfig struct {
-	// Engine is afpacket, xdp or pcap.
-	Engine string `yaml:"engine"`
-	// Interfaces are the mirror ports to capture on (afpacket, xdp).
-	Interfaces []string `yaml:"interfaces"`
+	dataplane.LiveConfig `yaml:",inline"`
 	// Pcap is a capture file to replay (engine pcap).
 	Pcap string `yaml:"pcap"`
 }
@@ -48,7 +46,7 @@ type HTTPConfig struct {
 
 func defaultConfig() Config {
 	return Config{
-		Capture:   CaptureConfig{Engine: "afpacket"},
+		Capture:   CaptureConfig{LiveConfig: dataplane.DefaultLiveConfig()},
 		Dataplane: dataplane.DefaultConfig(),
 		Storage: StorageConfig{
 			DataDir:       "/var/lib/tapflow",
@@ -79,17 +77,12 @@ func loadConfig(path string) (Config, error) {
 }
 
 func (c Config) validate() error {
-	switch c.Capture.Engine {
-	case "afpacket", "xdp":
-		if len(c.Capture.Interfaces) == 0 && c.Capture.Pcap == "" {
-			return fmt.Errorf("capture.interfaces: at least one interface is needed for engine %s", c.Capture.Engine)
-		}
-	case "pcap":
+	if c.Capture.Engine == dataplane.EnginePcap {
 		if c.Capture.Pcap == "" {
 			return fmt.Errorf("capture.pcap: a file is needed for engine pcap")
 		}
-	default:
-		return fmt.Errorf("capture.engine: must be afpacket, xdp or pcap, got %q", c.Capture.Engine)
+	} else if err := c.Capture.LiveConfig.Validate(); err != nil {
+		return err
 	}
 	if c.Storage.BatchSize < 1 {
 		return fmt.Errorf("storage.batch_size: must be at least 1")

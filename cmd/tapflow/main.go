@@ -42,6 +42,6 @@ ClickHouse and serves a query API and a NOC console.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplayCmd(), newApplianceCmd(), newQueryCmd())
+	root.AddCommand(newReplayCmd(), newApplianceCmd(), newServeCmd(), newQueryCmd(), newConfigCmd())
 	return root
 }

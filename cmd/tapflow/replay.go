@@ -53,7 +53,7 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 				js := newJSONSink(cmd.OutOrStdout())
 				sink, closeSink = js, js.Close
 			} else {
-				st, err := store.open(cmd.Context(), logger, nil)
+				st, err := openStore(cmd.Context(), store.config(), logger, nil)
 				if err != nil {
 					return err
 				}

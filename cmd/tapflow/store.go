@@ -3,28 +3,130 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/storage/chserver"
+	"github.com/tapflow/tapflow/storage/clickhouse"
 )
 
+// storeFlags are the storage flags shared by replay, appliance and serve.
 type storeFlags struct {
 	addr    string
 	dataDir string
 }
 
 func (s *storeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.addr, "clickhouse", "", "ClickHouse native address host:port (empty: start the embedded server)")
-	cmd.Flags().StringVar(&s.dataDir, "data-dir", "/var/lib/tapflow", "data directory (embedded ClickHouse, spool)")
+	cmd.Flags().StringVar(&s.addr, "clickhouse", "", "ClickHouse native address host:port (empty: start the embedded server under --data-dir)")
+	cmd.Flags().StringVar(&s.dataDir, "data-dir", "/var/lib/tapflow", "data directory: embedded ClickHouse, disk spool")
 }
 
-type store struct{ flowtable.Sink }
+// apply copies the flags that were set over cfg.
+func (s *storeFlags) apply(cfg *StorageConfig, fl *pflag.FlagSet) {
+	if fl.Changed("clickhouse") {
+		cfg.ClickHouse = s.addr
+	}
+	if fl.Changed("data-dir") {
+		cfg.DataDir = s.dataDir
+	}
+}
 
-func (s *store) Close() error { return nil }
+func (s *storeFlags) config() StorageConfig {
+	cfg := defaultConfig().Storage
+	cfg.ClickHouse, cfg.DataDir = s.addr, s.dataDir
+	return cfg
+}
 
-func (s *storeFlags) open(ctx context.Context, logger *slog.Logger, reg prometheus.Registerer) (*store, error) {
-	return nil, errors.New("storage: wiring in progress")
+// store is the storage side of a running tapflow: the embedded ClickHouse
+// (if tapflow started it), the connection and the flow writer.
+type store struct {
+	srv  *chserver.Server
+	db   *clickhouse.DB
+	w    *clickhouse.Writer
+	addr string
+	log  *slog.Logger
+}
+
+// openStore connects to ClickHouse (starting the embedded one when no
+// address is configured), creates the schema and starts the writer.
+func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg prometheus.Registerer) (*store, error) {
+	st, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	wc := clickhouse.DefaultWriterConfig()
+	wc.BatchSize = cfg.BatchSize
+	wc.FlushInterval = cfg.FlushInterval
+	wc.SpoolDir = filepath.Join(cfg.DataDir, "spool")
+	st.w, err = clickhouse.NewWriter(st.db, wc, reg, logger)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start flow writer: %w", err)
+	}
+	return st, nil
+}
+
+// openDB is openStore without the writer, for read-only use.
+func openDB(ctx context.Context, cfg StorageConfig, logger *slog.Logger) (*store, error) {
+	st := &store{addr: cfg.ClickHouse, log: logger}
+	if st.addr == "" {
+		dir := filepath.Join(cfg.DataDir, "clickhouse")
+		logger.Info("starting embedded ClickHouse", "data_dir", dir)
+		srv, err := chserver.Start(ctx, chserver.Options{DataDir: dir, Logger: logger, Reuse: true})
+		if err != nil {
+			return nil, fmt.Errorf("embedded ClickHouse (install clickhouse-server, or pass --clickhouse host:port): %w", err)
+		}
+		st.srv, st.addr = srv, srv.Addr()
+	}
+	cc := clickhouse.DefaultConfig()
+	cc.Addr = st.addr
+	cc.Retention = cfg.Retention
+	db, err := clickhouse.Open(ctx, cc, logger)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("connect to ClickHouse at %s: %w", st.addr, err)
+	}
+	st.db = db
+	if err := db.EnsureSchema(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("create schema: %w", err)
+	}
+	logger.Info("ClickHouse ready", "addr", st.addr, "version", db.Version().String())
+	return st, nil
+}
+
+// WriteFlows hands records to the writer; it never blocks capture.
+func (s *store) WriteFlows(recs []flowtable.FlowRecord) { s.w.Write(recs) }
+
+// Flush waits until every record written so far is in ClickHouse or the spool.
+func (s *store) Flush(ctx context.Context) error {
+	if s.w == nil {
+		return nil
+	}
+	return s.w.Flush(ctx)
+}
+
+// Close drains the writer, then closes the connection and stops the
+// embedded server if this process started it.
+func (s *store) Close() error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if s.w != nil {
+		errs = append(errs, s.w.Close(ctx))
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if s.srv != nil {
+		errs = append(errs, s.srv.Stop())
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,259 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// OfflineConfig configures Offline.
+type OfflineConfig struct {
+	Corpus  CorpusInfo
+	Tapflow string // tapflow binary
+	Runs    int    // runs per tool; the median wall time is reported
+	CPU     string // taskset CPU list for the one-core rows
+	// Tools are the rows; nil means DefaultTools.
+	Tools []Tool
+	// Only restricts the run to the named tools.
+	Only []string
+	// L7Flag: see Env.L7Flag.
+	L7Flag string
+	// ClickHouse returns the address of a ClickHouse server for the storage
+	// rows (started on first use). Nil: those rows report that none is
+	// available.
+	ClickHouse func() (string, error)
+	// Scaling adds the workers and ClickHouse batch-size tables.
+	Scaling bool
+	// WorkersCPUs are taskset CPU lists per worker count for the scaling
+	// table.
+	Workers []int
+	// Memory, if set, measures the flow table's heap per active flow for
+	// each size in MemoryFlows (in this process: see bench/flowmem).
+	Memory      func(flows int) (MemoryRow, error)
+	MemoryFlows []int
+	// BatchSizes for the ClickHouse rows/s table.
+	BatchSizes []int
+	// WorkDir holds per-run files; empty uses a temporary directory that is
+	// removed afterwards.
+	WorkDir  string
+	Logger   *slog.Logger
+	Progress io.Writer // one line per run; nil discards
+}
+
+// DefaultOfflineConfig returns the settings of `make bench`.
+func DefaultOfflineConfig() OfflineConfig {
+	return OfflineConfig{
+		Runs:        3,
+		CPU:         "0",
+		L7Flag:      "--l7",
+		Workers:     []int{1, 2},
+		MemoryFlows: []int{10_000, 100_000, 1_000_000, 4_000_000},
+		BatchSizes:  []int{1_000, 10_000, 100_000},
+	}
+}
+
+// Offline runs every tool over the corpus and returns the report. A tool
+// that is missing or fails becomes a row that says why; only a broken
+// configuration is an error.
+func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
+	if cfg.Runs < 1 {
+		return nil, fmt.Errorf("runs: must be at least 1, got %d", cfg.Runs)
+	}
+	if cfg.Corpus.Packets <= 0 {
+		return nil, fmt.Errorf("corpus %s: no packet count (stamp missing?)", cfg.Corpus.Path)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	work := cfg.WorkDir
+	if work == "" {
+		d, err := os.MkdirTemp("", "tapflow-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	if cfg.Tapflow != "" {
+		abs, err := filepath.Abs(cfg.Tapflow)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Tapflow = abs
+	}
+	tools := cfg.Tools
+	if tools == nil {
+		tools = DefaultTools()
+	}
+	cpus := cfg.CPU
+	rep := &Report{Date: time.Now().UTC(), Machine: ReadMachine(), Corpus: cfg.Corpus, Runs: cfg.Runs, CPU: cpus}
+	if !haveTaskset() {
+		rep.Notes = append(rep.Notes, "taskset not found: runs were NOT pinned to one core")
+		cpus = ""
+		rep.CPU = "unpinned"
+	}
+	env := &Env{Corpus: cfg.Corpus.Path, Tapflow: cfg.Tapflow, L7Flag: cfg.L7Flag,
+		ClickHouse: func() (string, error) { return "", errNoClickHouse }}
+	if cfg.ClickHouse != nil {
+		env.ClickHouse = cfg.ClickHouse
+	}
+
+	for i, t := range tools {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, t.Name) {
+			continue
+		}
+		row := Row{Tool: t.Name, What: t.What, Tapflow: t.Tapflow, Flows: -1}
+		if t.Unavailable != nil {
+			if why := t.Unavailable(env); why != "" {
+				row.Err = why
+				log.Warn("tool skipped", "tool", t.Name, "reason", why)
+				fmt.Fprintf(progress, "%-28s skipped: %s\n", t.Name, why)
+				rep.Rows = append(rep.Rows, row)
+				continue
+			}
+		}
+		runTool(ctx, env, t, cfg.Runs, cpus, filepath.Join(work, fmt.Sprintf("tool%02d", i)), &row, cfg.Corpus.Packets, progress)
+		rep.Rows = append(rep.Rows, row)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	rep.setRatios()
+
+	if cfg.Scaling {
+		if err := scaling(ctx, cfg, env, rep, work, progress); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// runTool measures t cfg.Runs times and fills row from the median run.
+func runTool(ctx context.Context, env *Env, t Tool, runs int, cpus, dir string, row *Row, packets int64, progress io.Writer) {
+	var ms []measurement
+	var flows []int64
+	var notes []string
+	for r := range runs {
+		rd := filepath.Join(dir, fmt.Sprintf("run%d", r))
+		if err := os.MkdirAll(rd, 0o755); err != nil {
+			row.Err = err.Error()
+			return
+		}
+		inv, done, err := t.Prepare(env, rd)
+		if err != nil {
+			row.Err = err.Error()
+			fmt.Fprintf(progress, "%-28s error: %v\n", t.Name, err)
+			return
+		}
+		if row.Command == "" {
+			row.Command = strings.Join(inv.args, " ")
+		}
+		m, err := measure(ctx, inv, cpus)
+		var n int64 = -1
+		var note string
+		if done != nil {
+			var derr error
+			n, note, derr = done(m)
+			if err == nil && derr != nil {
+				err = derr
+			}
+		}
+		if err != nil {
+			row.Err = err.Error()
+			fmt.Fprintf(progress, "%-28s error: %v\n", t.Name, err)
+			return
+		}
+		os.RemoveAll(rd) // outputs can be large (argus, pmacctd)
+		fmt.Fprintf(progress, "%-28s run %d/%d: %.2fs wall, %.2fs cpu, %s peak RSS\n", t.Name, r+1, runs,
+			m.wall.Seconds(), m.cpu.Seconds(), formatBytes(m.maxRSS))
+		ms, flows, notes = append(ms, m), append(flows, n), append(notes, note)
+		row.Runs = append(row.Runs, m.wall)
+		row.RSS = max(row.RSS, m.maxRSS)
+	}
+	i := median(ms)
+	row.Wall, row.CPU, row.Flows, row.FlowsNote = ms[i].wall, ms[i].cpu, flows[i], notes[i]
+	busy := row.Wall - t.FixedSleep
+	if t.FixedSleep > 0 {
+		row.Note = fmt.Sprintf("packets/s excludes %s of fixed sleep by design", t.FixedSleep)
+	}
+	if busy > 0 {
+		row.PPS = float64(packets) / busy.Seconds()
+	}
+}
+
+// scaling fills the workers and ClickHouse batch tables.
+func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work string, progress io.Writer) error {
+	if why := needTapflow(env); why != "" {
+		rep.WorkersNote = why
+	} else {
+		for _, w := range cfg.Workers {
+			cpus := fmt.Sprintf("0-%d", w-1)
+			if w == 1 {
+				cpus = "0"
+			}
+			if !haveTaskset() {
+				cpus = ""
+			}
+			t := Tool{Name: fmt.Sprintf("tapflow L4 workers=%d", w), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--print", "l4", "--workers", fmt.Sprint(w)},
+					devNullStdout: true, dir: dir}, tapflowFlows, nil
+			}}
+			row := Row{Tool: t.Name, Flows: -1}
+			runTool(ctx, env, t, cfg.Runs, cpus, filepath.Join(work, fmt.Sprintf("workers%d", w)), &row, cfg.Corpus.Packets, progress)
+			rep.Workers = append(rep.Workers, WorkersRow{Workers: w, CPUs: cpus, PPS: row.PPS, RSS: row.RSS, Err: row.Err})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+
+	if cfg.Memory != nil {
+		for _, n := range cfg.MemoryFlows {
+			r, err := cfg.Memory(n)
+			if err != nil {
+				r = MemoryRow{Flows: n, Err: err.Error()}
+			}
+			fmt.Fprintf(progress, "flow table memory %d flows: %.1f B/flow\n", n, r.BytesPerFlow())
+			rep.Memory = append(rep.Memory, r)
+		}
+	}
+
+	switch {
+	case needTapflow(env) != "":
+		rep.BatchNote = needTapflow(env)
+	case !env.replayHas("--batch-size"):
+		rep.BatchNote = "deferred: `tapflow replay` has no --batch-size flag yet (storage/clickhouse is being finished); " +
+			"this table fills itself once the flag exists"
+	default:
+		for _, b := range cfg.BatchSizes {
+			t := Tool{Name: fmt.Sprintf("tapflow → ClickHouse batch=%d", b), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+				addr, err := e.ClickHouse()
+				if err != nil {
+					return invocation{}, nil, fmt.Errorf("clickhouse: %w", err)
+				}
+				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--workers", "1",
+					"--clickhouse", addr, "--batch-size", fmt.Sprint(b), "--data-dir", filepath.Join(dir, "data")}, devNullStdout: true, dir: dir}, tapflowRecords, nil
+			}}
+			row := Row{Tool: t.Name, Flows: -1}
+			runTool(ctx, env, t, cfg.Runs, cfg.CPU, filepath.Join(work, fmt.Sprintf("batch%d", b)), &row, cfg.Corpus.Packets, progress)
+			br := BatchRow{Batch: b, Err: row.Err}
+			if row.Err == "" && row.Wall > 0 {
+				br.RowsPerSec = float64(row.Flows) / row.Wall.Seconds()
+				br.PPS = row.PPS
+			}
+			rep.Batches = append(rep.Batches, br)
+		}
+	}
+	return nil
+}

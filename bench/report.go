@@ -1,0 +1,298 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Report is the outcome of Offline.
+type Report struct {
+	Date    time.Time
+	Machine Machine
+	Corpus  CorpusInfo
+	Runs    int
+	CPU     string // taskset CPU list of the one-core rows
+	Rows    []Row
+	Notes   []string
+
+	Workers     []WorkersRow
+	WorkersNote string
+	Memory      []MemoryRow
+	Batches     []BatchRow
+	BatchNote   string
+}
+
+// Row is one tool's result.
+type Row struct {
+	Tool, What string
+	Tapflow    bool
+	Command    string
+	PPS        float64       // corpus packets / (median wall − fixed sleep)
+	Ratio      float64       // PPS / PPS of the reference tapflow row
+	Wall       time.Duration // median
+	CPU        time.Duration // user+sys of the median run
+	RSS        int64         // peak resident set, bytes, max over runs
+	Flows      int64         // flows the tool reported; -1 if it does not say
+	FlowsNote  string
+	Runs       []time.Duration
+	Note       string
+	Err        string // why the row has no figures
+}
+
+// WorkersRow is tapflow's throughput with n flow-table workers.
+type WorkersRow struct {
+	Workers int
+	CPUs    string
+	PPS     float64
+	RSS     int64
+	Err     string
+}
+
+// MemoryRow is the flow table's heap with Flows active flows.
+type MemoryRow struct {
+	Flows     int
+	HeapBytes int64 // heap in use by the table with Flows flows, over an empty heap
+	Err       string
+}
+
+// BytesPerFlow is HeapBytes / Flows.
+func (m MemoryRow) BytesPerFlow() float64 {
+	if m.Flows == 0 {
+		return 0
+	}
+	return float64(m.HeapBytes) / float64(m.Flows)
+}
+
+// BatchRow is tapflow's ClickHouse insert rate at one batch size.
+type BatchRow struct {
+	Batch      int
+	RowsPerSec float64
+	PPS        float64
+	Err        string
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	CPUModel string
+	Cores    int
+	MemBytes int64
+	Kernel   string
+	Go       string
+}
+
+func (m Machine) String() string {
+	return fmt.Sprintf("%s, %d cores, %s RAM, Linux %s, %s", m.CPUModel, m.Cores, formatBytes(m.MemBytes), m.Kernel, m.Go)
+}
+
+// ReadMachine reads the CPU model, core count, memory and kernel.
+func ReadMachine() Machine {
+	m := Machine{CPUModel: "unknown CPU", Cores: runtime.NumCPU(), Go: runtime.Version()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				m.MemBytes = kb * 1024
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// setRatios divides every row's PPS by the first tapflow row that ran.
+func (r *Report) setRatios() {
+	var ref float64
+	for _, row := range r.Rows {
+		if row.Tapflow && row.PPS > 0 {
+			ref = row.PPS
+			break
+		}
+	}
+	if ref == 0 {
+		return
+	}
+	for i := range r.Rows {
+		r.Rows[i].Ratio = r.Rows[i].PPS / ref
+	}
+}
+
+// Reference returns the row the ratios are relative to, if any ran.
+func (r *Report) Reference() (Row, bool) {
+	for _, row := range r.Rows {
+		if row.Tapflow && row.PPS > 0 {
+			return row, true
+		}
+	}
+	return Row{}, false
+}
+
+// Markdown renders the report as latest.md.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	ref, ok := r.Reference()
+	if !ok {
+		ref.Tool = "tapflow (did not run)"
+	}
+	fmt.Fprintf(&b, "# tapflow offline benchmark\n\n")
+	fmt.Fprintf(&b, "- date: %s\n", r.Date.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- machine: %s\n", r.Machine)
+	fmt.Fprintf(&b, "- corpus: `%s`, %d packets, %d flows (distinct 5-tuples), %s, sha256 `%s`\n",
+		filepath.Base(r.Corpus.Path), r.Corpus.Packets, r.Corpus.Flows, formatBytes(r.Corpus.Bytes), r.Corpus.SHA256)
+	fmt.Fprintf(&b, "- method: every tool reads the same file, pinned with `taskset -c %s`; median wall time of %d runs; "+
+		"packets/s = corpus packets / wall; peak RSS = largest resident set in the tool's process tree (wait4)\n", r.CPU, r.Runs)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "- note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "\n| tool | packets/s | ratio to %s | wall s (runs) | CPU s | peak RSS | flows reported | notes |\n", mdEscape(ref.Tool))
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, row := range r.Rows {
+		if row.Err != "" {
+			fmt.Fprintf(&b, "| %s | — | — | — | — | — | — | %s |\n", mdEscape(row.Tool), mdEscape(row.Err))
+			continue
+		}
+		runs := make([]string, len(row.Runs))
+		for i, d := range row.Runs {
+			runs[i] = fmt.Sprintf("%.2f", d.Seconds())
+		}
+		flows := "n/a"
+		if row.Flows >= 0 {
+			flows = strconv.FormatInt(row.Flows, 10)
+		}
+		notes := row.What
+		if row.FlowsNote != "" {
+			notes += "; flows: " + row.FlowsNote
+		}
+		if row.Note != "" {
+			notes += "; " + row.Note
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f (%s) | %.2f | %s | %s | %s |\n", mdEscape(row.Tool), formatPPS(row.PPS), row.Ratio,
+			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatBytes(row.RSS), flows, mdEscape(notes))
+	}
+
+	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4 --workers N`)\n\n")
+	if r.WorkersNote != "" {
+		fmt.Fprintf(&b, "%s\n", r.WorkersNote)
+	} else if len(r.Workers) > 0 {
+		b.WriteString("| workers | taskset CPUs | packets/s | speed-up | peak RSS |\n|---:|---|---:|---:|---:|\n")
+		base := r.Workers[0].PPS
+		for _, w := range r.Workers {
+			if w.Err != "" {
+				fmt.Fprintf(&b, "| %d | %s | — | — | %s |\n", w.Workers, w.CPUs, mdEscape(w.Err))
+				continue
+			}
+			sp := 0.0
+			if base > 0 {
+				sp = w.PPS / base
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %.2f× | %s |\n", w.Workers, w.CPUs, formatPPS(w.PPS), sp, formatBytes(w.RSS))
+		}
+	} else {
+		b.WriteString("not measured\n")
+	}
+
+	b.WriteString("\n## Scaling: flow-table memory vs active flows (`flowtable.Table` sized to N, filled with N flows)\n\n")
+	if len(r.Memory) > 0 {
+		b.WriteString("| active flows | table heap | bytes per flow | goal |\n|---:|---:|---:|---|\n")
+		for _, m := range r.Memory {
+			if m.Err != "" {
+				fmt.Fprintf(&b, "| %d | — | — | %s |\n", m.Flows, mdEscape(m.Err))
+				continue
+			}
+			goal := "≤ 256 B: met"
+			if m.BytesPerFlow() > 256 {
+				goal = "≤ 256 B: NOT met"
+			}
+			fmt.Fprintf(&b, "| %d | %s | %.1f | %s |\n", m.Flows, formatBytes(m.HeapBytes), m.BytesPerFlow(), goal)
+		}
+	} else {
+		b.WriteString("not measured\n")
+	}
+
+	b.WriteString("\n## Scaling: ClickHouse rows/s vs batch size (`tapflow replay --clickhouse … --batch-size N`)\n\n")
+	if r.BatchNote != "" {
+		fmt.Fprintf(&b, "%s\n", r.BatchNote)
+	} else if len(r.Batches) > 0 {
+		b.WriteString("| batch size | rows/s | packets/s |\n|---:|---:|---:|\n")
+		for _, br := range r.Batches {
+			if br.Err != "" {
+				fmt.Fprintf(&b, "| %d | — | %s |\n", br.Batch, mdEscape(br.Err))
+				continue
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s |\n", br.Batch, formatPPS(br.RowsPerSec), formatPPS(br.PPS))
+		}
+	} else {
+		b.WriteString("not measured\n")
+	}
+
+	b.WriteString("\n## Commands\n\n")
+	for _, row := range r.Rows {
+		if row.Command != "" {
+			fmt.Fprintf(&b, "- %s: `taskset -c %s %s`\n", row.Tool, r.CPU, row.Command)
+		}
+	}
+	return b.String()
+}
+
+// Write writes latest.md and latest.png into dir.
+func (r *Report) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.md"), []byte(r.Markdown()), 0o644); err != nil {
+		return err
+	}
+	var bars []bar
+	for _, row := range r.Rows {
+		if row.PPS > 0 {
+			bars = append(bars, bar{label: row.Tool, value: row.PPS, highlight: row.Tapflow})
+		}
+	}
+	title := fmt.Sprintf("packets/s on one core, %d-packet corpus, %s", r.Corpus.Packets, r.Date.Format("2006-01-02"))
+	return writeChart(filepath.Join(dir, "latest.png"), title, r.Machine.CPUModel, bars)
+}
+
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// formatPPS prints a rate with an M/k suffix.
+func formatPPS(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f M", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0f k", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

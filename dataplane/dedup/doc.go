@@ -1,0 +1,17 @@
+// Package dedup drops the second copy of a packet seen twice within a short
+// window: both directions of a SPAN session, or two mirror points on one
+// path, deliver the same packet to the tap.
+//
+// It sits in the dataplane right after tap decoding and before a packet is
+// sharded to a flow-table worker. The key is the invariant part of the inner
+// packet — addresses, ports, IP protocol and id, TCP seq/ack/flags/window,
+// the transport checksum, the payload length and the first payloadHead
+// bytes of payload — and never the tap identity (outer headers, VLAN, tunnel
+// type) or what routers change on the way (TTL/hop limit, IP checksum,
+// DSCP). So one packet mirrored once plainly, once in VXLAN and once in
+// ERSPAN counts once.
+//
+// Invariants: a Filter allocates nothing after New; it is not safe for
+// concurrent use (the dataplane reader owns it); it uses packet timestamps,
+// never the wall clock.
+package dedup

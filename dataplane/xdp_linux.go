@@ -1,0 +1,277 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asavie/xdp"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// xdpMu serializes OpenXDP calls: asavie/xdp reads its attach and bind flags
+// from package globals.
+var xdpMu sync.Mutex
+
+// xdpIface is one interface with the redirect program attached.
+type xdpIface struct {
+	name     string
+	index    int
+	prog     *xdp.Program
+	flags    uint32 // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE it was attached with
+	queues   []int
+	detached bool
+}
+
+// xdpSocket is one AF_XDP socket on one rx queue.
+type xdpSocket struct {
+	xsk   *xdp.Socket
+	iface string
+	link  uint32
+	batch []xdp.Desc // received, being handed out; aliases the socket's buffer
+	i     int
+	ts    int64 // µs, when batch was taken: AF_XDP carries no timestamp
+}
+
+// XDP reads one or more interfaces through AF_XDP sockets, one per rx queue,
+// fed by asavie/xdp's redirect program. It reads round-robin by batch and
+// waits for all sockets in a single poll(2).
+type XDP struct {
+	ifaces   []*xdpIface
+	socks    []*xdpSocket
+	pollfds  []unix.PollFd
+	timeout  int
+	next     int
+	n        uint64
+	received atomic.Uint64
+	mode     string
+	log      *slog.Logger
+}
+
+func xdpModeName(flags uint32) string {
+	if flags == unix.XDP_FLAGS_DRV_MODE {
+		return "native"
+	}
+	return "generic"
+}
+
+func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
+	xdpMu.Lock()
+	defer xdpMu.Unlock()
+	x := &XDP{timeout: int(cfg.PollTimeout.Milliseconds()), log: logger}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, x.Close())
+		}
+	}()
+	opts := xdp.SocketOptions{
+		NumFrames:              cfg.XDPFrames,
+		FrameSize:              cfg.XDPFrameSize,
+		FillRingNumDescs:       cfg.XDPFrames,
+		CompletionRingNumDescs: 64,
+		RxRingNumDescs:         cfg.XDPFrames,
+		TxRingNumDescs:         0,
+	}
+	for _, name := range cfg.Interfaces {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("xdp %s: %w", name, err)
+		}
+		queues := rxQueues(name)
+		if cfg.XDPQueues > 0 {
+			queues = min(queues, cfg.XDPQueues)
+		}
+		prog, err := xdp.NewProgram(queues)
+		if err != nil {
+			return nil, fmt.Errorf("xdp %s: loading program: %w", name, err)
+		}
+		xi := &xdpIface{name: name, index: ifc.Index, prog: prog}
+		x.ifaces = append(x.ifaces, xi)
+		if err := xi.attach(cfg.XDPMode); err != nil {
+			return nil, err
+		}
+		x.mode = xdpModeName(xi.flags)
+		for q := range queues {
+			xsk, err := xdp.NewSocket(ifc.Index, q, &opts)
+			if err != nil {
+				return nil, fmt.Errorf("xdp %s queue %d: %w", name, q, err)
+			}
+			s := &xdpSocket{xsk: xsk, iface: name, link: ifaceLinkType(name)}
+			x.socks = append(x.socks, s)
+			x.pollfds = append(x.pollfds, unix.PollFd{Fd: int32(xsk.FD()), Events: unix.POLLIN})
+			if err := prog.Register(q, xsk.FD()); err != nil {
+				return nil, fmt.Errorf("xdp %s queue %d: %w", name, q, err)
+			}
+			xi.queues = append(xi.queues, q)
+			xsk.Fill(xsk.GetDescs(cfg.XDPFrames))
+		}
+		logger.Info("capturing", "iface", name, "xdp_mode", xdpModeName(xi.flags), "queues", queues,
+			"umem_bytes", cfg.XDPFrames*cfg.XDPFrameSize)
+	}
+	return x, nil
+}
+
+// rxQueues counts /sys/class/net/IFACE/queues/rx-*; 1 if unknown.
+func rxQueues(name string) int {
+	ents, err := os.ReadDir("/sys/class/net/" + name + "/queues")
+	if err != nil {
+		return 1
+	}
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "rx-") {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// attach puts the redirect program on the interface, native mode first in
+// auto mode. It never replaces a program already there.
+func (xi *xdpIface) attach(mode string) error {
+	link, err := netlink.LinkByIndex(xi.index)
+	if err != nil {
+		return fmt.Errorf("xdp %s: %w", xi.name, err)
+	}
+	if a := link.Attrs().Xdp; a != nil && a.Attached {
+		return fmt.Errorf("xdp %s: an XDP program (id %d) is already attached; not replacing it", xi.name, a.ProgId)
+	}
+	var tries []uint32
+	switch mode {
+	case "native":
+		tries = []uint32{unix.XDP_FLAGS_DRV_MODE}
+	case "generic":
+		tries = []uint32{unix.XDP_FLAGS_SKB_MODE}
+	default:
+		tries = []uint32{unix.XDP_FLAGS_DRV_MODE, unix.XDP_FLAGS_SKB_MODE}
+	}
+	var errs []error
+	for _, f := range tries {
+		err := netlink.LinkSetXdpFdWithFlags(link, xi.prog.Program.FD(), int(f|unix.XDP_FLAGS_UPDATE_IF_NOEXIST))
+		if err == nil {
+			xi.flags = f
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s mode: %w", xdpModeName(f), err))
+	}
+	return fmt.Errorf("xdp %s: attaching program: %w", xi.name, errors.Join(errs...))
+}
+
+// detach takes the program off the interface with the mode flag it was
+// attached with (a flagless detach would miss a generic-mode program) and
+// waits until the kernel reports none.
+func (xi *xdpIface) detach() error {
+	if xi.flags == 0 || xi.detached {
+		return nil
+	}
+	link, err := netlink.LinkByIndex(xi.index)
+	if err != nil {
+		return fmt.Errorf("xdp %s detach: %w", xi.name, err)
+	}
+	if err := netlink.LinkSetXdpFdWithFlags(link, -1, int(xi.flags)); err != nil {
+		return fmt.Errorf("xdp %s detach: %w", xi.name, err)
+	}
+	for range 50 {
+		link, err = netlink.LinkByIndex(xi.index)
+		if err != nil {
+			return fmt.Errorf("xdp %s detach: %w", xi.name, err)
+		}
+		if a := link.Attrs().Xdp; a == nil || !a.Attached {
+			xi.detached = true
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("xdp %s detach: program still attached after 500ms", xi.name)
+}
+
+// ReadFrame returns the next frame of any socket. The data lies in the
+// socket's UMEM and is valid until the next call, which gives its frame back
+// to the kernel.
+func (x *XDP) ReadFrame() ([]byte, FrameInfo, error) {
+	n := len(x.socks)
+	for {
+		for i := range n {
+			k := (x.next + i) % n
+			s := x.socks[k]
+			if s.i < len(s.batch) {
+				d := s.batch[s.i]
+				s.i++
+				x.next = k
+				x.n++
+				return s.xsk.GetFrame(d), FrameInfo{Timestamp: s.ts, WireLen: d.Len, LinkType: s.link}, nil
+			}
+			if len(s.batch) > 0 {
+				// Every frame of the batch was handed out and the caller is
+				// done with the last: give them back to the fill ring.
+				s.xsk.Fill(s.batch)
+				s.batch = s.batch[:0]
+				x.received.Store(x.n)
+			}
+			if r := s.xsk.NumReceived(); r > 0 {
+				s.batch = s.xsk.Receive(r)
+				s.i = 0
+				s.ts = time.Now().UnixMicro()
+				x.next = k
+				break
+			}
+		}
+		if s := x.socks[x.next]; s.i < len(s.batch) {
+			continue
+		}
+		for i := range x.pollfds {
+			x.pollfds[i].Revents = 0
+		}
+		nr, err := unix.Poll(x.pollfds, x.timeout)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return nil, FrameInfo{}, fmt.Errorf("xdp poll: %w", err)
+		}
+		if nr == 0 {
+			return nil, FrameInfo{}, ErrTimeout
+		}
+	}
+}
+
+// CaptureStats sums the sockets' counters.
+func (x *XDP) CaptureStats() (CaptureStats, error) {
+	st := CaptureStats{Received: x.received.Load(), XDPMode: x.mode}
+	st.KernelPackets = st.Received
+	var errs []error
+	for _, s := range x.socks {
+		ks, err := s.xsk.Stats()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("xdp %s stats: %w", s.iface, err))
+			continue
+		}
+		st.Drops += ks.KernelStats.Rx_dropped + ks.KernelStats.Rx_ring_full
+	}
+	return st, errors.Join(errs...)
+}
+
+// Close detaches the program from every interface, then closes the sockets
+// and the program. No XDP program stays on an interface.
+func (x *XDP) Close() error {
+	var errs []error
+	for _, xi := range x.ifaces {
+		errs = append(errs, xi.detach())
+	}
+	for _, s := range x.socks {
+		errs = append(errs, s.xsk.Close())
+	}
+	x.socks = nil
+	for _, xi := range x.ifaces {
+		errs = append(errs, xi.prog.Close())
+	}
+	x.ifaces = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,39 @@
+package flowtable
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestUpdateAllocs: the per-packet path allocates nothing, including flow
+// creation, timeouts, eviction, forced reports, record emission and tunnel
+// interning once the table is warm.
+func TestUpdateAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	for _, tc := range []struct {
+		name  string
+		flows int
+		churn bool
+	}{{"tcp", 512, false}, {"udp churn", 0, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Capacity, cfg.BatchSize = 4096, 64
+			tb, err := New(cfg, nopSink{}, 0)
+			require.NoError(t, err)
+			g := newTraffic(tc.flows, tc.churn)
+			for range 200_000 { // warm: maps and slices at their working size
+				tb.Update(g.next())
+			}
+			allocs := testing.AllocsPerRun(100_000, func() { tb.Update(g.next()) })
+			require.Zero(t, allocs)
+			st := tb.Stats()
+			if tc.churn {
+				require.NotZero(t, st.Evicted)
+			}
+			require.NotZero(t, st.Reports)
+		})
+	}
+}

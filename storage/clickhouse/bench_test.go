@@ -1,0 +1,56 @@
+package clickhouse
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkWriter measures end-to-end ingest into the real ClickHouse:
+// 10000-row batches through Write, Flush and one INSERT each.
+func BenchmarkWriter(b *testing.B) {
+	db := openTest(b, Config{})
+	w, err := NewWriter(db, WriterConfig{BatchSize: 10000, QueueSize: 20000, FlushInterval: time.Hour}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := testRecords(10000, 1)
+	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.ReportAllocs()
+	start := time.Now()
+	rows := 0
+	for b.Loop() {
+		w.Write(recs)
+		if err := w.Flush(testCtx(b)); err != nil {
+			b.Fatal(err)
+		}
+		rows += len(recs)
+	}
+	b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+	if err := w.Close(testCtx(b)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkColumns measures turning records into column slices.
+func BenchmarkColumns(b *testing.B) {
+	recs := testRecords(10000, 1)
+	var c l4Cols
+	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.reset()
+		for i := range recs {
+			c.add(&recs[i])
+		}
+	}
+}
+
+// BenchmarkSpoolEncode measures encoding a batch for the spool.
+func BenchmarkSpoolEncode(b *testing.B) {
+	recs := testRecords(10000, 1)
+	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = encodeSegment(recs)
+	}
+}

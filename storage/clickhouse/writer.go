@@ -1,0 +1,523 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tapflow/tapflow/flowtable"
+)
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	// BatchSize is the most rows in one INSERT (default 10000).
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval is the longest a row waits in the queue (default 1s).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// QueueSize is the most rows waiting between Write and the insert
+	// goroutine; more are dropped and counted (default 4*BatchSize).
+	QueueSize int `yaml:"queue_size"`
+	// SpoolDir keeps batches ClickHouse could not take. Empty disables the
+	// spool: such batches are dropped and counted.
+	SpoolDir string `yaml:"spool_dir"`
+	// SpoolMaxBytes bounds the spool; batches past it are dropped and
+	// counted (default 1 GiB).
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// RetryMin and RetryMax bound the backoff between replays of the
+	// spool (defaults 1s and 30s).
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+	// InsertTimeout bounds one INSERT (default 30s).
+	InsertTimeout time.Duration `yaml:"insert_timeout"`
+}
+
+// DefaultWriterConfig returns the documented defaults.
+func DefaultWriterConfig() WriterConfig {
+	return WriterConfig{
+		BatchSize:     10000,
+		FlushInterval: time.Second,
+		QueueSize:     40000,
+		SpoolMaxBytes: 1 << 30,
+		RetryMin:      time.Second,
+		RetryMax:      30 * time.Second,
+		InsertTimeout: 30 * time.Second,
+	}
+}
+
+func (c WriterConfig) withDefaults() WriterConfig {
+	d := DefaultWriterConfig()
+	if c.BatchSize <= 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = d.FlushInterval
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 4 * c.BatchSize
+	}
+	if c.SpoolMaxBytes <= 0 {
+		c.SpoolMaxBytes = d.SpoolMaxBytes
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = d.RetryMin
+	}
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = max(d.RetryMax, c.RetryMin)
+	}
+	if c.InsertTimeout <= 0 {
+		c.InsertTimeout = d.InsertTimeout
+	}
+	return c
+}
+
+// maxServerRefusals is how many times in a row the server may refuse a
+// spooled batch with an exception before it is set aside as .bad, so that
+// one poisoned batch cannot stop the spool for good.
+const maxServerRefusals = 20
+
+// Drop reasons, the `reason` label of tapflow_storage_dropped_rows_total.
+const (
+	dropQueueFull  = "queue_full"  // Write found the queue full
+	dropClosed     = "closed"      // Write after Close
+	dropNoSpool    = "no_spool"    // insert failed and no SpoolDir
+	dropSpoolFull  = "spool_full"  // insert failed and the spool is at SpoolMaxBytes
+	dropSpoolError = "spool_error" // insert failed and writing the spool failed
+	dropBadSegment = "bad_segment" // spooled batch undecodable or refused maxServerRefusals times
+)
+
+type writerMetrics struct {
+	rows, batches, insertErrors, spooledRows prometheus.Counter
+	spoolBytes, queueRows                    prometheus.Gauge
+	dropped                                  *prometheus.CounterVec
+}
+
+func newWriterMetrics(reg prometheus.Registerer, table string) (*writerMetrics, error) {
+	cl := prometheus.Labels{"table": table}
+	m := &writerMetrics{
+		rows: prometheus.NewCounter(prometheus.CounterOpts{Name: "tapflow_storage_rows_written_total", ConstLabels: cl,
+			Help: "Rows inserted into ClickHouse, counted when their INSERT succeeded."}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{Name: "tapflow_storage_batches_written_total", ConstLabels: cl,
+			Help: "Successful INSERTs (one per batch)."}),
+		insertErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "tapflow_storage_insert_errors_total", ConstLabels: cl,
+			Help: "Failed INSERT attempts, first tries and spool replays."}),
+		spooledRows: prometheus.NewCounter(prometheus.CounterOpts{Name: "tapflow_storage_spooled_rows_total", ConstLabels: cl,
+			Help: "Rows written to the disk spool because ClickHouse could not take them, or older batches were still spooled."}),
+		spoolBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapflow_storage_spool_bytes", ConstLabels: cl,
+			Help: "Bytes of batches waiting in the disk spool."}),
+		queueRows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapflow_storage_queue_rows", ConstLabels: cl,
+			Help: "Rows waiting in memory for the insert goroutine, sampled at each flush."}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tapflow_storage_dropped_rows_total", ConstLabels: cl,
+			Help: "Rows lost, by reason: queue_full, closed, no_spool, spool_full, spool_error, bad_segment."}, []string{"reason"}),
+	}
+	for _, r := range []string{dropQueueFull, dropClosed, dropNoSpool, dropSpoolFull, dropSpoolError, dropBadSegment} {
+		m.dropped.WithLabelValues(r)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.rows, m.batches, m.insertErrors, m.spooledRows, m.spoolBytes, m.queueRows, m.dropped} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register writer metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Writer inserts flow records into flow_log.l4_flow_log_local in batches.
+// Write may be called from many goroutines; one goroutine inserts.
+type Writer struct {
+	db        *DB
+	cfg       WriterConfig
+	logger    *slog.Logger
+	m         *writerMetrics
+	table     string // `db`.l4_flow_log_local
+	insertSQL string
+
+	mu     sync.Mutex
+	queue  []flowtable.FlowRecord
+	closed bool
+
+	kick    chan struct{}
+	flushes chan chan struct{}
+	closing chan struct{}
+	done    chan struct{}
+	ctx     context.Context // inserts; cancelled when Close gives up
+	cancel  context.CancelFunc
+
+	// Owned by the insert goroutine.
+	batch     []flowtable.FlowRecord
+	cols      l4Cols
+	spool     *spool
+	backoff   time.Duration
+	nextRetry time.Time
+}
+
+// NewWriter starts a writer for flow_log.l4_flow_log. reg and logger may be
+// nil. Batches left in cfg.SpoolDir by an earlier run are replayed first.
+func NewWriter(db *DB, cfg WriterConfig, reg prometheus.Registerer, logger *slog.Logger) (*Writer, error) {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newWriterMetrics(reg, L4FlowLog)
+	if err != nil {
+		return nil, err
+	}
+	database := db.Database(FlowLogDB)
+	w := &Writer{
+		db:        db,
+		cfg:       cfg,
+		logger:    logger.With("component", "clickhouse_writer", "table", L4FlowLog),
+		m:         m,
+		table:     quoteIdent(database) + "." + L4FlowLog + "_local",
+		queue:     make([]flowtable.FlowRecord, 0, cfg.QueueSize),
+		kick:      make(chan struct{}, 1),
+		flushes:   make(chan chan struct{}),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		batch:     make([]flowtable.FlowRecord, 0, cfg.QueueSize),
+		nextRetry: time.Now(),
+	}
+	w.insertSQL = "INSERT INTO " + w.table + " (" + columnList(l4Columns) + ")"
+	if cfg.SpoolDir != "" {
+		if w.spool, err = openSpool(cfg.SpoolDir); err != nil {
+			return nil, fmt.Errorf("clickhouse writer: %w", err)
+		}
+		m.spoolBytes.Set(float64(w.spool.bytes))
+		if n := w.spool.len(); n > 0 {
+			w.logger.Info("spooled batches from an earlier run will be replayed",
+				"segments", n, "bytes", w.spool.bytes, "spool_dir", cfg.SpoolDir)
+		}
+	}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	go w.run()
+	return w, nil
+}
+
+// Write copies recs into the queue and returns at once. Rows that do not
+// fit are dropped and counted in tapflow_storage_dropped_rows_total
+// {reason="queue_full"}. recs may be reused by the caller after Write.
+func (w *Writer) Write(recs []flowtable.FlowRecord) {
+	if len(recs) == 0 {
+		return
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		w.m.dropped.WithLabelValues(dropClosed).Add(float64(len(recs)))
+		return
+	}
+	n := min(len(recs), w.cfg.QueueSize-len(w.queue))
+	w.queue = append(w.queue, recs[:n]...)
+	full := len(w.queue) >= w.cfg.BatchSize
+	w.mu.Unlock()
+	if n < len(recs) {
+		w.m.dropped.WithLabelValues(dropQueueFull).Add(float64(len(recs) - n))
+	}
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Flush inserts (or spools) everything queued so far and waits for it.
+func (w *Writer) Flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case w.flushes <- ack:
+	case <-w.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting rows and writes what is queued to ClickHouse or, if
+// that fails, to the spool. When ctx ends first, running INSERTs are
+// abandoned and their batches spooled; Close still waits for that and
+// returns ctx.Err().
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	already := w.closed
+	w.closed = true
+	w.mu.Unlock()
+	if !already {
+		close(w.closing)
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		w.cancel()
+		<-w.done
+		return ctx.Err()
+	}
+}
+
+// run is the insert goroutine.
+func (w *Writer) run() {
+	defer close(w.done)
+	defer w.cancel()
+	tick := time.NewTicker(w.cfg.FlushInterval)
+	defer tick.Stop()
+	w.retrySpool(time.Now())
+	for {
+		select {
+		case <-w.kick:
+			w.flush(false)
+		case <-tick.C:
+			w.flush(true)
+			w.retrySpool(time.Now())
+		case ack := <-w.flushes:
+			w.flush(true)
+			close(ack)
+		case <-w.closing:
+			w.flush(true)
+			return
+		}
+	}
+}
+
+// flush takes full batches from the queue, or everything when all, and
+// writes them in order.
+func (w *Writer) flush(all bool) {
+	w.mu.Lock()
+	n := len(w.queue)
+	if !all {
+		n -= n % w.cfg.BatchSize
+	}
+	w.m.queueRows.Set(float64(len(w.queue)))
+	if n == 0 {
+		w.mu.Unlock()
+		return
+	}
+	// Swap buffers and give the remainder back; Write keeps appending
+	// while the batches are inserted.
+	w.queue, w.batch = w.batch[:0], w.queue
+	w.queue = append(w.queue, w.batch[n:]...)
+	w.batch = w.batch[:n]
+	w.mu.Unlock()
+
+	for i := 0; i < len(w.batch); i += w.cfg.BatchSize {
+		w.write(w.batch[i:min(i+w.cfg.BatchSize, len(w.batch))])
+	}
+	w.batch = w.batch[:0]
+}
+
+// write inserts one batch, or spools it behind older spooled batches or
+// when the insert fails.
+func (w *Writer) write(recs []flowtable.FlowRecord) {
+	if w.spool != nil && w.spool.len() > 0 {
+		w.toSpool(recs, false)
+		return
+	}
+	uncertain, err := w.insert(recs)
+	if err == nil {
+		return
+	}
+	w.failed(err, len(recs), "insert failed, spooling batch")
+	w.toSpool(recs, uncertain)
+}
+
+// toSpool appends recs to the spool, or drops and counts them.
+func (w *Writer) toSpool(recs []flowtable.FlowRecord, inflight bool) {
+	switch {
+	case w.spool == nil:
+		w.m.dropped.WithLabelValues(dropNoSpool).Add(float64(len(recs)))
+		return
+	case w.spool.bytes >= w.cfg.SpoolMaxBytes:
+		w.m.dropped.WithLabelValues(dropSpoolFull).Add(float64(len(recs)))
+		return
+	}
+	if err := w.spool.append(recs, inflight); err != nil {
+		w.m.dropped.WithLabelValues(dropSpoolError).Add(float64(len(recs)))
+		w.logger.Error("spool write failed, batch dropped", "rows", len(recs), "err", err)
+		return
+	}
+	w.m.spooledRows.Add(float64(len(recs)))
+	w.m.spoolBytes.Set(float64(w.spool.bytes))
+}
+
+// failed counts a failed INSERT, logs it and backs off the spool replay.
+func (w *Writer) failed(err error, rows int, msg string) {
+	w.m.insertErrors.Inc()
+	w.backoff = min(max(2*w.backoff, w.cfg.RetryMin), w.cfg.RetryMax)
+	w.nextRetry = time.Now().Add(w.backoff)
+	w.logger.Warn(msg, "rows", rows, "retry_in_seconds", w.backoff.Seconds(), "err", err)
+}
+
+// retrySpool replays spooled batches in order, oldest first, until one
+// fails, the spool is empty, the queue fills up, or a flush interval has
+// passed.
+func (w *Writer) retrySpool(now time.Time) {
+	if w.spool == nil || w.spool.len() == 0 || now.Before(w.nextRetry) {
+		return
+	}
+	deadline := now.Add(w.cfg.FlushInterval)
+	for w.spool.len() > 0 {
+		if err := w.replayHead(); err != nil {
+			return
+		}
+		w.backoff = 0
+		w.mu.Lock()
+		busy := len(w.queue) >= w.cfg.BatchSize
+		w.mu.Unlock()
+		if busy || time.Now().After(deadline) || w.ctx.Err() != nil {
+			return
+		}
+	}
+	w.logger.Info("spool drained")
+}
+
+// replayHead inserts the oldest spooled batch and deletes it on success.
+func (w *Writer) replayHead() error {
+	g := w.spool.head()
+	recs, err := w.spool.load(g)
+	if errors.Is(err, ErrCorruptSegment) {
+		w.logger.Error("spooled batch cannot be decoded, set aside", "segment", g.seq, "rows", g.rows, "err", err)
+		w.m.dropped.WithLabelValues(dropBadSegment).Add(float64(g.rows))
+		return w.removeHead(true)
+	}
+	if err != nil {
+		w.failed(err, g.rows, "spool read failed")
+		return err
+	}
+	total, wasInflight := len(recs), g.inflight
+	if wasInflight {
+		// Its INSERT may have happened: insert only the rows not there.
+		if recs, err = w.unwritten(recs); err != nil {
+			w.failed(err, total, "spool replay: checking an unfinished batch failed")
+			return err
+		}
+		if len(recs) < total {
+			w.logger.Info("unfinished batch was partly or wholly written before",
+				"segment", g.seq, "rows", total, "already_written", total-len(recs))
+			w.m.rows.Add(float64(total - len(recs)))
+		}
+	}
+	if len(recs) > 0 {
+		if err := w.spool.setInflight(g, true); err != nil {
+			w.failed(err, total, "spool replay failed")
+			return err
+		}
+		wasSent, err := w.insert(recs)
+		if err != nil {
+			if !wasSent && !wasInflight {
+				// Nothing reached the server: the batch is plain again.
+				_ = w.spool.setInflight(g, false)
+			}
+			if isServerError(err) {
+				if g.failures++; g.failures >= maxServerRefusals {
+					w.logger.Error("spooled batch refused too often, set aside", "segment", g.seq,
+						"rows", total, "err", err)
+					w.m.dropped.WithLabelValues(dropBadSegment).Add(float64(total))
+					return errors.Join(err, w.removeHead(true))
+				}
+			}
+			w.failed(err, total, "spool replay failed")
+			return err
+		}
+	}
+	return w.removeHead(false)
+}
+
+func (w *Writer) removeHead(setAside bool) error {
+	if err := w.spool.removeHead(setAside); err != nil {
+		w.failed(err, 0, "spool remove failed")
+		return err
+	}
+	w.m.spoolBytes.Set(float64(w.spool.bytes))
+	return nil
+}
+
+// insert sends recs as one INSERT. sent reports whether the failure came
+// after the data was handed to the server, in which case the rows may have
+// been written.
+func (w *Writer) insert(recs []flowtable.FlowRecord) (sent bool, err error) {
+	ctx, cancel := context.WithTimeout(w.ctx, w.cfg.InsertTimeout)
+	defer cancel()
+	b, err := w.db.conn.PrepareBatch(ctx, w.insertSQL)
+	if err != nil {
+		return false, fmt.Errorf("prepare insert into %s: %w", w.table, asServerError(err))
+	}
+	w.cols.reset()
+	for i := range recs {
+		w.cols.add(&recs[i])
+	}
+	for i, v := range w.cols.values() {
+		if err := b.Column(i).Append(v); err != nil {
+			_ = b.Abort()
+			return false, fmt.Errorf("append column %s: %w", l4Columns[i].name, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return true, fmt.Errorf("insert %d rows into %s: %w", len(recs), w.table, asServerError(err))
+	}
+	w.m.rows.Add(float64(len(recs)))
+	w.m.batches.Inc()
+	return false, nil
+}
+
+// rowKey identifies a flow record in the table for the unfinished-batch
+// check.
+type rowKey struct{ flowID, startUS, endUS uint64 }
+
+// unwritten returns the records of recs not found in the table. The rows of
+// one batch are looked up by their time and flow_id range, and matched as a
+// multiset on (flow_id, start_time_us, end_time_us).
+func (w *Writer) unwritten(recs []flowtable.FlowRecord) ([]flowtable.FlowRecord, error) {
+	if len(recs) == 0 {
+		return recs, nil
+	}
+	minT, maxT := int64(1<<62), int64(-1)
+	minID, maxID := ^uint64(0), uint64(0)
+	for i := range recs {
+		t := dateTimeUnix(recs[i].EndTime)
+		minT, maxT = min(minT, t), max(maxT, t)
+		minID, maxID = min(minID, recs[i].FlowID), max(maxID, recs[i].FlowID)
+	}
+	q := fmt.Sprintf("SELECT flow_id, start_time_us, end_time_us FROM %s "+
+		"WHERE time >= toDateTime(%d) AND time <= toDateTime(%d) AND flow_id >= %d AND flow_id <= %d",
+		w.table, minT, maxT, minID, maxID)
+	ctx, cancel := context.WithTimeout(w.ctx, w.cfg.InsertTimeout)
+	defer cancel()
+	rows, err := w.db.conn.Query(ctx, q)
+	if err != nil {
+		return nil, asServerError(err)
+	}
+	defer rows.Close()
+	have := map[rowKey]int{}
+	for rows.Next() {
+		var k rowKey
+		if err := rows.Scan(&k.flowID, &k.startUS, &k.endUS); err != nil {
+			return nil, err
+		}
+		have[k]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, asServerError(err)
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		k := rowKey{r.FlowID, unixMicro(r.StartTime), unixMicro(r.EndTime)}
+		if have[k] > 0 {
+			have[k]--
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
