@@ -64,8 +64,11 @@ func (f l4Flow) check() []string {
 	if !f.ClientIP.IsValid() || !f.ServerIP.IsValid() {
 		v = append(v, "client_ip or server_ip missing")
 	}
-	if f.PacketsTx+f.PacketsRx == 0 {
-		v = append(v, "record with no packets")
+	// A flow that goes quiet after a minute report ends with a report of no
+	// packets that carries its close type; a minute report (close type 5)
+	// with nothing in it says nothing and must not be written.
+	if f.PacketsTx+f.PacketsRx == 0 && (f.CloseType == nil || *f.CloseType == 5) {
+		v = append(v, "forced report with no packets")
 	}
 	if f.BytesTx < f.PacketsTx || f.BytesRx < f.PacketsRx {
 		v = append(v, "fewer bytes than packets")

@@ -149,7 +149,8 @@ type replayResult struct {
 func replay(bin, file string) replayResult {
 	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "replay", file, "--print", "l4")
+	// nDPI counts every copy of a duplicated packet; compare like with like.
+	cmd := exec.CommandContext(ctx, bin, "replay", file, "--print", "l4", "--dedup=false")
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

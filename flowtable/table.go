@@ -414,8 +414,12 @@ func (t *Table) tick(s int64, now int64) {
 		case f.deadline(&t.to) <= now:
 			t.release(idx, f.closeType())
 		case f.nextReport(t.report) <= now:
-			t.stats.Forced++
-			t.emit(f, CloseForcedReport)
+			// A quiet minute has nothing to report; the flow's close
+			// report will carry its state.
+			if f.packets != [2]uint32{} {
+				t.stats.Forced++
+				t.emit(f, CloseForcedReport)
+			}
 			f.resetPeriod(now)
 			t.schedule(idx, t.wake(f))
 		default:

@@ -98,6 +98,7 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 		return err
 	}
 	defer st.Close()
+	go st.enforceRetention(ctx, cfg.Storage.Retention)
 
 	p, err := dataplane.New(cfg.Dataplane, st, logger)
 	if err != nil {

@@ -21,6 +21,7 @@ func newReplayCmd() *cobra.Command {
 		stats   bool
 		workers int
 		noDecap bool
+		dedup   bool
 		store   storeFlags
 	)
 	cmd := &cobra.Command{
@@ -47,6 +48,7 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 			cfg := dataplane.DefaultConfig()
 			cfg.Workers = workers
 			cfg.NoDecap = noDecap
+			cfg.Dedup.Enabled = dedup
 			var sink flowtable.Sink
 			var closeSink func() error
 			if print == "l4" {
@@ -81,6 +83,7 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 	cmd.Flags().BoolVar(&stats, "stats", false, "print packet and flow counters to stderr at the end")
 	cmd.Flags().IntVar(&workers, "workers", 1, "flow-table workers (0 = one per CPU)")
 	cmd.Flags().BoolVar(&noDecap, "no-decap", false, "analyze tunnels as outer flows instead of decapsulating")
+	cmd.Flags().BoolVar(&dedup, "dedup", true, "drop the second copy of a packet seen twice (both sides of a SPAN)")
 	store.register(cmd)
 	return cmd
 }

@@ -102,6 +102,28 @@ func openDB(ctx context.Context, cfg StorageConfig, logger *slog.Logger) (*store
 	return st, nil
 }
 
+// enforceRetention drops partitions older than the retention every hour
+// until ctx ends. Servers with TTL expire rows themselves; on those without
+// (Debian's 18.16) this is the only retention.
+func (s *store) enforceRetention(ctx context.Context, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		dropped, err := s.db.DropOldPartitions(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("retention: dropping old partitions failed", "err", err)
+		case len(dropped) > 0:
+			s.log.Info("retention: dropped old partitions", "partitions", len(dropped), "older_than_s", retention.Seconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // WriteFlows hands records to the writer; it never blocks capture.
 func (s *store) WriteFlows(recs []flowtable.FlowRecord) { s.w.Write(recs) }
 
