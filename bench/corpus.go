@@ -18,11 +18,14 @@ import (
 
 // corpusVersion changes whenever the generator's output for the same
 // inputs changes; it is part of the stamp's fingerprint.
-const corpusVersion = "tapflow-bench-corpus/1"
+const corpusVersion = "tapflow-bench-corpus/2"
 
 // corpusEpoch is where every capture's first packet lands on the common
 // timeline: 2024-01-01T00:00:00Z, in µs.
 const corpusEpoch = int64(1704067200) * 1_000_000
+
+// maxGap is the longest pause kept between two packets of a capture (µs).
+const maxGap = 60 * 1_000_000
 
 // maxCopyOffset bounds the deterministic start offset of each copy of each
 // capture on the timeline (µs), so copies interleave rather than repeat in
@@ -346,6 +349,8 @@ func loadCapture(path string) (*capture, error) {
 		if !ok {
 			continue
 		}
+		// Some captures carry bogus wire lengths (GBs); keep them plausible.
+		wire = min(wire, max(uint32(len(data)), 65535+18))
 		c.pkts = append(c.pkts, srcPacket{ts: ts, off: uint32(len(c.arena)), n: uint32(len(data)), wire: wire, ip: ip})
 		c.arena = append(c.arena, data...)
 	}
@@ -361,9 +366,14 @@ func loadCapture(path string) (*capture, error) {
 		}
 		return 0
 	})
-	first := c.pkts[0].ts
+	// Rebase onto 0 and close gaps longer than maxGap: some captures hold
+	// a stray packet years away from the rest, which would stretch the
+	// merged timeline over decades.
+	prev, rel := c.pkts[0].ts, int64(0)
 	for i := range c.pkts {
-		c.pkts[i].ts -= first
+		rel += min(c.pkts[i].ts-prev, maxGap)
+		prev = c.pkts[i].ts
+		c.pkts[i].ts = rel
 	}
 	return c, nil
 }

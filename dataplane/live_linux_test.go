@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/tapflow/tapflow/dataplane"
 	"github.com/tapflow/tapflow/dataplane/internal/testframes"
@@ -351,4 +356,108 @@ func TestLiveLoss(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLiveVLANRestore: a sender writes 802.1Q-tagged frames (VLAN 100) into
+// a veth; the receiving kernel moves the tag out of band (skb_vlan_untag)
+// before packet taps see the frame, as a NIC with rx VLAN offload does.
+// The AF_PACKET source puts the tag back, so the flow is on VLAN 100.
+// AF_XDP sees the frame before that, with the tag still in place.
+func TestLiveVLANRestore(t *testing.T) {
+	requireNetlab(t, "python3")
+	var frames []string
+	for i := range 5 {
+		f := testframes.SmallUDP(uint32(i))
+		tagged := append(append(append([]byte{}, f[:12]...), 0x81, 0x00, 0x00, 100), f[12:]...)
+		frames = append(frames, hex.EncodeToString(tagged))
+	}
+	for _, engine := range []string{dataplane.EngineAFPacket, dataplane.EngineXDP} {
+		t.Run("engine="+engine, func(t *testing.T) {
+			id := suffix(t)
+			ns, tx, rx := "tfv"+id, "tfv"+id+"t", "tfv"+id+"r"
+			addNS(t, ns)
+			addVeth(t, tx, ns, rx, "")
+
+			lc := dataplane.DefaultLiveConfig()
+			lc.Engine, lc.Interfaces = engine, []string{rx}
+			src := openLive(t, engine, lc)
+			t.Cleanup(func() { src.Close() })
+			cfg := dataplane.DefaultConfig()
+			cfg.Workers = 1
+			cfg.RecoverPanics = false
+			cfg.Flow.Capacity = 1 << 10
+			run := startPipeline(t, src, cfg)
+			inNS(t, ns, append([]string{"python3", "-c", `
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+for f in sys.argv[2:]: s.send(bytes.fromhex(f))`, tx}, frames...)...)
+			require.Eventually(t, func() bool { return run.p.Stats().Decoded >= 5 }, 5*time.Second, 20*time.Millisecond)
+			recs := run.stop(t)
+			var vlans []uint16
+			for _, r := range recs {
+				vlans = append(vlans, r.VLAN)
+			}
+			t.Logf("%s: %d flows, vlans %v", engine, len(recs), vlans)
+			require.NotEmpty(t, recs)
+			for _, r := range recs {
+				require.Equal(t, uint16(100), r.VLAN, "the tag is restored: %s", r.AppendJSON(nil))
+			}
+		})
+	}
+}
+
+// TestXDPStaleProgram: a tapflow killed with SIGKILL leaves its redirect
+// program on the interface; the next OpenLive replaces it, and its Close
+// leaves none. A program that is not ours is never replaced.
+func TestXDPStaleProgram(t *testing.T) {
+	if dev := os.Getenv("TAPFLOW_XDP_HELPER"); dev != "" {
+		// Helper process: attach, say so, and wait to be killed.
+		lc := dataplane.DefaultLiveConfig()
+		lc.Engine, lc.Interfaces = dataplane.EngineXDP, []string{dev}
+		if _, err := dataplane.OpenLive(lc, nil); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("attached")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	requireNetlab(t)
+	id := suffix(t)
+	ns, tx, rx := "tfk"+id, "tfk"+id+"t", "tfk"+id+"r"
+	addNS(t, ns)
+	addVeth(t, tx, ns, rx, "")
+
+	helper := exec.Command(os.Args[0], "-test.run=^TestXDPStaleProgram$")
+	helper.Env = append(os.Environ(), "TAPFLOW_XDP_HELPER="+rx)
+	out, err := helper.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, helper.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "attached\n", line)
+	require.NoError(t, helper.Process.Kill())
+	_ = helper.Wait()
+	require.NotEmpty(t, xdpAttached(t, rx), "the killed process left its program")
+
+	lc := dataplane.DefaultLiveConfig()
+	lc.Engine, lc.Interfaces = dataplane.EngineXDP, []string{rx}
+	src, err := dataplane.OpenLive(lc, nil)
+	require.NoError(t, err, "the stale program is replaced")
+	require.NoError(t, src.Close())
+	require.Empty(t, xdpAttached(t, rx), "no XDP program left after Close")
+
+	// Someone else's program is left alone.
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "tf_foreign", Type: ebpf.XDP, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}}) // XDP_PASS
+	require.NoError(t, err)
+	defer prog.Close()
+	link, err := netlink.LinkByName(rx)
+	require.NoError(t, err)
+	require.NoError(t, netlink.LinkSetXdpFdWithFlags(link, prog.FD(), unix.XDP_FLAGS_SKB_MODE))
+	defer netlink.LinkSetXdpFdWithFlags(link, -1, unix.XDP_FLAGS_SKB_MODE)
+	_, err = dataplane.OpenLive(lc, nil)
+	require.ErrorContains(t, err, "already attached")
+	require.NotEmpty(t, xdpAttached(t, rx), "the foreign program is still there")
 }

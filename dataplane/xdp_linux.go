@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asavie/xdp"
+	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -94,7 +95,7 @@ func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
 		}
 		xi := &xdpIface{name: name, index: ifc.Index, prog: prog}
 		x.ifaces = append(x.ifaces, xi)
-		if err := xi.attach(cfg.XDPMode); err != nil {
+		if err := xi.attach(cfg.XDPMode, logger); err != nil {
 			return nil, err
 		}
 		x.mode = xdpModeName(xi.flags)
@@ -118,6 +119,23 @@ func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
 	return x, nil
 }
 
+// xdpProgramName is the name asavie/xdp gives its redirect program.
+const xdpProgramName = "xsk_ebpf"
+
+// xdpProgName is the name of the loaded program id, "" if unknown.
+func xdpProgName(id uint32) string {
+	p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+	if err != nil {
+		return ""
+	}
+	defer p.Close()
+	info, err := p.Info()
+	if err != nil {
+		return ""
+	}
+	return info.Name
+}
+
 // rxQueues counts /sys/class/net/IFACE/queues/rx-*; 1 if unknown.
 func rxQueues(name string) int {
 	ents, err := os.ReadDir("/sys/class/net/" + name + "/queues")
@@ -135,13 +153,28 @@ func rxQueues(name string) int {
 
 // attach puts the redirect program on the interface, native mode first in
 // auto mode. It never replaces a program already there.
-func (xi *xdpIface) attach(mode string) error {
+func (xi *xdpIface) attach(mode string, log *slog.Logger) error {
 	link, err := netlink.LinkByIndex(xi.index)
 	if err != nil {
 		return fmt.Errorf("xdp %s: %w", xi.name, err)
 	}
 	if a := link.Attrs().Xdp; a != nil && a.Attached {
-		return fmt.Errorf("xdp %s: an XDP program (id %d) is already attached; not replacing it", xi.name, a.ProgId)
+		name := xdpProgName(a.ProgId)
+		if name != xdpProgramName {
+			return fmt.Errorf("xdp %s: an XDP program (id %d, %q) is already attached; not replacing it", xi.name, a.ProgId, name)
+		}
+		// Our redirect program, left by a tapflow that died without
+		// Close (SIGKILL, crash): nobody reads its sockets any more.
+		log.Warn("removing a stale AF_XDP redirect program", "iface", xi.name, "prog_id", a.ProgId)
+		for _, f := range []uint32{unix.XDP_FLAGS_SKB_MODE, unix.XDP_FLAGS_DRV_MODE} {
+			_ = netlink.LinkSetXdpFdWithFlags(link, -1, int(f))
+		}
+		if link, err = netlink.LinkByIndex(xi.index); err != nil {
+			return fmt.Errorf("xdp %s: %w", xi.name, err)
+		}
+		if a := link.Attrs().Xdp; a != nil && a.Attached {
+			return fmt.Errorf("xdp %s: could not remove the stale program (id %d)", xi.name, a.ProgId)
+		}
 	}
 	var tries []uint32
 	switch mode {

@@ -119,10 +119,13 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 	if err != nil {
 		return err
 	}
+	if live, ok := src.(dataplane.LiveSource); ok {
+		reg.MustRegister(dataplane.NewCaptureCollector(live))
+	}
 	runErr := p.Run(ctx, src)
 	src.Close()
 	s := p.Stats()
-	logger.Info("capture finished", "packets", s.Received, "decoded", s.Decoded, "flows", s.Flows.Created)
+	logger.Info("capture finished", "packets", s.Received, "decoded", s.Decoded, "dedup_dropped", s.DedupDropped, "flows", s.Flows.Created)
 	if runErr != nil && !errors.Is(runErr, dataplane.ErrTruncated) {
 		return runErr
 	}

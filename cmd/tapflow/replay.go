@@ -95,6 +95,9 @@ func newLogger(w io.Writer) *slog.Logger {
 func printStats(w io.Writer, s dataplane.Stats, d time.Duration) {
 	fmt.Fprintf(w, "packets received %d, decoded %d, flows %d, reports %d, evicted %d, %.0f packets/s\n",
 		s.Received, s.Decoded, s.Flows.Created, s.Flows.Reports, s.Flows.Evicted, float64(s.Received)/d.Seconds())
+	if s.DedupDropped > 0 {
+		fmt.Fprintf(w, "dedup dropped %d\n", s.DedupDropped)
+	}
 	for i, n := range s.Dropped {
 		if n > 0 {
 			fmt.Fprintf(w, "dropped %s %d\n", tap.ReasonNames[i], n)
