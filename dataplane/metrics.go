@@ -13,6 +13,7 @@ type Collector struct {
 	p *Pipeline
 
 	received, bytes, decoded, dropped, panics, dedup   *prometheus.Desc
+	fragMatched, fragOrphans                           *prometheus.Desc
 	flowsActive, flowsCreated, flowsEvicted, flowsRpts *prometheus.Desc
 	flowPackets                                        *prometheus.Desc
 }
@@ -28,6 +29,8 @@ func NewCollector(p *Pipeline) *Collector {
 		bytes:        d("tapflow_dataplane_bytes_received_total", "Bytes on the wire of the frames read."),
 		decoded:      d("tapflow_dataplane_packets_decoded_total", "Frames decoded to an IP packet (duplicates included)."),
 		dedup:        d("tapflow_dataplane_dedup_dropped_total", "Decoded packets dropped as a copy of a packet seen within the dedup window."),
+		fragMatched:  d("tapflow_dataplane_fragments_matched_total", "Non-first IP fragments counted in their datagram's flow."),
+		fragOrphans:  d("tapflow_dataplane_fragments_orphan_total", "Non-first IP fragments whose first fragment was not seen (counted in a port-less flow)."),
 		dropped:      d("tapflow_dataplane_packets_dropped_total", "Frames not analyzed, by reason.", "reason"),
 		panics:       d("tapflow_dataplane_panics_total", "Frames that panicked the decoder or flow table and were skipped."),
 		flowsActive:  d("tapflow_flowtable_flows_active", "Flows currently held in the flow tables."),
@@ -40,7 +43,7 @@ func NewCollector(p *Pipeline) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.bytes, c.decoded, c.dedup, c.dropped, c.panics,
+	for _, d := range []*prometheus.Desc{c.received, c.bytes, c.decoded, c.dedup, c.fragMatched, c.fragOrphans, c.dropped, c.panics,
 		c.flowsActive, c.flowsCreated, c.flowsEvicted, c.flowsRpts, c.flowPackets} {
 		ch <- d
 	}
@@ -56,6 +59,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.bytes, s.Bytes)
 	counter(c.decoded, s.Decoded)
 	counter(c.dedup, s.DedupDropped)
+	counter(c.fragMatched, s.FragmentsMatched)
+	counter(c.fragOrphans, s.FragmentsOrphan)
 	for i, n := range s.Dropped {
 		counter(c.dropped, n, tap.ReasonNames[i])
 	}

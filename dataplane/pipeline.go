@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapflow/tapflow/dataplane/dedup"
+	"github.com/tapflow/tapflow/dataplane/fragments"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -27,8 +28,10 @@ type Config struct {
 	// NoDecap analyzes tunnels as the outer flow instead of their content.
 	NoDecap bool `yaml:"no_decap"`
 	// Dedup drops the second copy of a packet seen twice within a window.
-	Dedup dedup.Config     `yaml:"dedup"`
-	Flow  flowtable.Config `yaml:"flowtable"`
+	Dedup dedup.Config `yaml:"dedup"`
+	// Fragments remembers first fragments' ports for the later fragments.
+	Fragments fragments.Config `yaml:"fragments"`
+	Flow      flowtable.Config `yaml:"flowtable"`
 	// RecoverPanics counts and skips a frame that panics the decoder or
 	// table instead of crashing. Tests turn it off so fuzzers see panics.
 	RecoverPanics bool `yaml:"-"`
@@ -36,7 +39,7 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Workers: 0, Dedup: dedup.DefaultConfig(), Flow: flowtable.DefaultConfig(), RecoverPanics: true}
+	return Config{Workers: 0, Dedup: dedup.DefaultConfig(), Fragments: fragments.DefaultConfig(), Flow: flowtable.DefaultConfig(), RecoverPanics: true}
 }
 
 // Validate reports the first invalid setting.
@@ -48,6 +51,9 @@ func (c Config) Validate() error {
 		if err := c.Dedup.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := c.Fragments.Validate(); err != nil {
+		return err
 	}
 	return c.Flow.Validate()
 }
@@ -73,6 +79,7 @@ type Pipeline struct {
 	log     *slog.Logger
 	dec     tap.Decoder
 	dedup   *dedup.Filter // nil when dedup is off
+	frags   *fragments.Cache
 	workers []*worker
 	meta    tap.Meta
 
@@ -80,6 +87,7 @@ type Pipeline struct {
 	c   counters
 	pub struct {
 		received, bytes, decoded, panics, dedup atomic.Uint64
+		fragMatched, fragOrphans                atomic.Uint64
 		dropped                                 [tap.NumReasons]atomic.Uint64
 	}
 	lastTick int64
@@ -126,6 +134,11 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 		}
 		p.dedup = f
 	}
+	frags, err := fragments.New(cfg.Fragments)
+	if err != nil {
+		return nil, err
+	}
+	p.frags = frags
 	fc := cfg.Flow
 	if n > 1 {
 		fc.Capacity = max(1, fc.Capacity/n)
@@ -244,6 +257,9 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		return
 	}
 	p.c.decoded++
+	if m.Fragment || m.MoreFrags {
+		p.frags.Observe(m)
+	}
 	if p.dedup != nil && p.dedup.Duplicate(m) {
 		p.c.dedup++
 		p.maybePublish()
@@ -364,6 +380,8 @@ func (p *Pipeline) publish() {
 	p.pub.decoded.Store(p.c.decoded)
 	p.pub.panics.Store(p.c.panics)
 	p.pub.dedup.Store(p.c.dedup)
+	p.pub.fragMatched.Store(p.frags.Matched)
+	p.pub.fragOrphans.Store(p.frags.Orphans)
 	for i := range p.c.dropped {
 		p.pub.dropped[i].Store(p.c.dropped[i])
 	}
@@ -381,8 +399,12 @@ type Stats struct {
 	// DedupDropped counts decoded packets dropped as a copy of one seen
 	// within the dedup window ("dedup dropped").
 	DedupDropped uint64
-	Dropped      [tap.NumReasons]uint64 // undecodable frames by reason
-	Flows        flowtable.Stats
+	// FragmentsMatched are non-first IP fragments counted in their
+	// datagram's flow; FragmentsOrphan those whose first fragment was not
+	// seen, counted in a port-less flow.
+	FragmentsMatched, FragmentsOrphan uint64
+	Dropped                           [tap.NumReasons]uint64 // undecodable frames by reason
+	Flows                             flowtable.Stats
 }
 
 // Stats sums the reader's and every worker's published counters.
@@ -393,6 +415,8 @@ func (p *Pipeline) Stats() Stats {
 	s.Decoded = p.pub.decoded.Load()
 	s.Panics = p.pub.panics.Load()
 	s.DedupDropped = p.pub.dedup.Load()
+	s.FragmentsMatched = p.pub.fragMatched.Load()
+	s.FragmentsOrphan = p.pub.fragOrphans.Load()
 	for i := range s.Dropped {
 		s.Dropped[i] = p.pub.dropped[i].Load()
 	}

@@ -55,6 +55,7 @@ const (
 	PortVXLANGPE   = 4790
 	PortGeneve     = 6081
 	PortMPLSUDP    = 6635 // MPLS-in-UDP, RFC 7510
+	PortGTPU       = 2152 // GTP-U, 3GPP TS 29.281
 )
 
 // DefaultVXLANPorts are the UDP destination ports decoded as VXLAN when a
@@ -580,8 +581,49 @@ func (s *state) udpTunnel(p []byte) (err error, ok bool) {
 		// RFC 7510: the UDP payload is an MPLS label stack.
 		s.enterTunnel(TapMPLS, s.outerTapPort())
 		return s.mpls(p), true
+	case m.DstPort == PortGTPU || m.SrcPort == PortGTPU:
+		return s.gtpu(p)
 	}
 	return nil, false
+}
+
+// gtpu decapsulates a GTP-U G-PDU (3GPP TS 29.281 §5): mobile-core taps
+// carry subscriber traffic in it. Other GTP-U messages (echo, error
+// indication) stay UDP flows of the tunnel endpoints.
+//
+//	flags(8: version 3, PT, reserved, E, S, PN) type(8) length(16) TEID(32)
+//	[sequence(16) N-PDU(8) next extension type(8)] if E, S or PN
+//	[extension headers: length(8, 4-byte units) ... next type(8)] while E chains
+func (s *state) gtpu(p []byte) (err error, ok bool) {
+	if len(p) < 8 || p[0]>>5 != 1 || p[0]&0x10 == 0 || p[1] != 0xFF {
+		return nil, false
+	}
+	hl := 8
+	if p[0]&0x07 != 0 {
+		if len(p) < 12 {
+			return ErrShortFrame, true
+		}
+		hl = 12
+		next := p[11]
+		for p[0]&0x04 != 0 && next != 0 {
+			if !s.deeper() {
+				return ErrTooManyHeaders, true
+			}
+			if len(p) < hl+1 || p[hl] == 0 {
+				return ErrShortFrame, true
+			}
+			n := int(p[hl]) * 4
+			if len(p) < hl+n {
+				return ErrShortFrame, true
+			}
+			next = p[hl+n-1]
+			hl += n
+		}
+	}
+	// Uplink and downlink use different TEIDs; the tunnel endpoints are
+	// the same both ways, so they name the tap.
+	s.enterTunnel(TapGTP, s.outerTapPort())
+	return s.ipAny(p[hl:]), true
 }
 
 // Next-protocol values of VXLAN-GPE and NSH (RFC 8300 §2.3).

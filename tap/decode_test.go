@@ -405,6 +405,21 @@ func TestDecodeCrafted(t *testing.T) {
 					&layers.MPLS{Label: 21, StackBottom: true, TTL: 63}, ipOnly())...)
 			},
 			want: tcpInner().tunnel(tap.TapMPLS, xor4, outerSrc, outerDst)},
+		{name: "GTP-U G-PDU", link: tap.LinkEthernet,
+			frame: func(tb testing.TB) []byte {
+				// flags 0x30 (version 1, PT), type 0xFF (G-PDU), length, TEID 0x11223344
+				gtp := gopacket.Payload{0x30, 0xFF, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44}
+				return build(tb, cat(eth(layers.EthernetTypeIPv4), tunnel4(layers.IPProtocolUDP), udp(2152, 2152), gtp, ipOnly())...)
+			},
+			want: tcpInner().tunnel(tap.TapGTP, xor4, outerSrc, outerDst)},
+		{name: "GTP-U with sequence number and an extension header", link: tap.LinkEthernet,
+			frame: func(tb testing.TB) []byte {
+				// flags 0x36 (E and S), TEID, seq 7, N-PDU 0, next ext 0x85 (PDU session
+				// container, 1 word: its last byte, next type, is 0)
+				gtp := gopacket.Payload{0x36, 0xFF, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x00, 0x07, 0x00, 0x85, 0x01, 0x00, 0x05, 0x00}
+				return build(tb, cat(eth(layers.EthernetTypeIPv4), tunnel4(layers.IPProtocolUDP), udp(2152, 2152), gtp, ipOnly())...)
+			},
+			want: tcpInner().tunnel(tap.TapGTP, xor4, outerSrc, outerDst)},
 		{name: "IPIP", link: tap.LinkEthernet,
 			frame: func(tb testing.TB) []byte {
 				return build(tb, cat(eth(layers.EthernetTypeIPv4), tunnel4(layers.IPProtocolIPv4), ipOnly())...)

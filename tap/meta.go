@@ -16,9 +16,10 @@ const (
 	TapIPIP                  // IPIP, 6in4, 4in6, 6in6
 	TapMPLS                  // MPLS label stack on the mirror port
 	TapXDP                   // captured with AF_XDP, no tunnel
+	TapGTP                   // GTP-U (mobile core); TapPort from the tunnel endpoints
 )
 
-var tapTypeNames = [...]string{"mirror", "erspan", "gre", "vxlan", "geneve", "ipip", "mpls", "xdp"}
+var tapTypeNames = [...]string{"mirror", "erspan", "gre", "vxlan", "geneve", "ipip", "mpls", "xdp", "gtp"}
 
 // String returns the tap type's lower-case name.
 func (t TapType) String() string {
