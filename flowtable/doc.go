@@ -33,8 +33,27 @@
 // close type 5 and carries on with fresh per-period counters. Records leave
 // in batches through the Sink given to New.
 //
-// Memory: a flow is 240 bytes (times as 32-bit offsets from the report
-// period's start, state in flag bits, tunnel outer addresses interned per
-// table); with the index's 16 bytes per flow at a power-of-two capacity, an
-// active flow costs 256 bytes (TestFlowSize).
+// Aggregates: when that Sink also implements MetricsSink, the table computes
+// DeepFlow's flow_metrics network (per tap, server ip, server port,
+// protocol) and network_map (per tap, client ip, server ip, server port,
+// protocol) per second and per minute itself, from the same events as the
+// flow records, and hands MetricRows to the sink when its clock enters a new
+// second (minute rows when it enters a new minute), at Tick and at Flush.
+// Meter documents which second each contribution lands in; the result is
+// the invariant that for every minute the sum of a metric over the 1 s
+// rows, over the 1 m rows and over the flow reports whose end_time lies in
+// that minute are equal (TestAggregatesMatchRecords, and against
+// ClickHouse in storage/clickhouse). Several rows may share a table, time
+// and key (other workers' tables; a close counted in a second already
+// emitted, since a flow that times out counts in the second of its last
+// packet): readers sum them. The per-packet cost is a key comparison and a
+// few adds into the aggregate the flow points to; the map is consulted
+// once per flow and second (aggregate.go).
+//
+// Memory: a flow is 240 bytes (times, the last packet's included, as 32-bit
+// offsets from the report period's start, state in flag bits, tunnel outer
+// addresses interned per table, the aggregates as one 32-bit index); with
+// the index's 16 bytes per flow at a power-of-two capacity, an active flow
+// costs 256 bytes (TestFlowSize). The aggregates take memory per active
+// edge and second (and minute), not per flow.
 package flowtable

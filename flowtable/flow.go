@@ -48,19 +48,21 @@ const unset = math.MinInt32
 
 // flow is one slab entry. Memory per active flow is a published goal
 // (≤ 256 bytes including the index), so the layout is deliberate: 240 bytes
-// (TestFlowSize). Times other than periodFrom and lastTime are int32 µs
-// offsets from periodFrom, rebased at each forced report; the TCP state is
-// derived from flags; tunnel outer addresses are interned per table.
+// (TestFlowSize). Times other than periodFrom are int32 µs offsets from
+// periodFrom, rebased at each forced report; the TCP state is derived from
+// flags; tunnel outer addresses are interned per table; the aggregates
+// need only the index of the flow's current one (agg), no counters.
 type flow struct {
 	id         uint64
 	periodFrom int64 // µs: start of the current report period
-	lastTime   int64 // µs: last packet
 	bytes      [2]uint64
 
 	key          Key
 	wnext, wprev uint32 // timing wheel links (slab indices); wnext also links the free list
 	outer        uint32 // interned tunnel outer address pair, 0 for none
+	agg          uint32 // index of the edge aggregate last counted in (Table.meter checks it)
 	packets      [2]uint32
+	last         int32 // last packet, as an offset from periodFrom (see lastTime)
 
 	// t0, t1 are times as offsets from periodFrom (unset when empty).
 	// TCP handshake: t0 first SYN, t1 latest SYN then latest SYN-ACK.
@@ -96,7 +98,8 @@ type seqState struct {
 // period plus the longest timeout; adds saturate anyway.
 type stat struct{ sum, max, n uint32 }
 
-func (s *stat) add(v uint32) {
+// add adds sample v to s and to the aggregate sample a.
+func (s *stat) add(v uint32, a *Sample) {
 	if s.sum+v < s.sum {
 		s.sum = math.MaxUint32
 	} else {
@@ -104,14 +107,20 @@ func (s *stat) add(v uint32) {
 	}
 	s.max = max(s.max, v)
 	s.n++
+	a.add(v)
 }
 
-func inc8(v uint8) uint8 {
-	if v == math.MaxUint8 {
-		return v
+// inc8 counts one more in the saturating counter v and, when v moved, in
+// the aggregate counter a.
+func inc8(v *uint8, a *uint32) {
+	if *v != math.MaxUint8 {
+		*v++
+		*a++
 	}
-	return v + 1
 }
+
+// lastTime is the time of the flow's last packet, µs.
+func (f *flow) lastTime() int64 { return f.periodFrom + int64(f.last) }
 
 // off converts a packet time to an offset from periodFrom, saturating.
 func (f *flow) off(ts int64) int32 {
@@ -143,7 +152,7 @@ func (f *flow) since(o int32, ts int64) (uint32, bool) {
 // the lower port is the server, and on equal ports the first sender is the
 // client (architecture §3).
 func (f *flow) start(m *tap.Meta, fromLo bool) {
-	f.periodFrom, f.lastTime = m.Timestamp, m.Timestamp
+	f.periodFrom, f.last = m.Timestamp, 0
 	f.t0, f.t1 = unset, unset
 	senderIsClient := true
 	if m.IsTCP() && m.TCPFlags&tap.TCPSyn != 0 {
@@ -168,28 +177,31 @@ func (f *flow) dir(fromLo bool) int {
 func (f *flow) nextReport(reportUS int64) int64 { return (f.periodFrom/reportUS + 1) * reportUS }
 
 // deadline is when the flow ends if nothing else arrives.
-func (f *flow) deadline(to *timeoutsUS) int64 { return f.lastTime + f.timeout(to) }
+func (f *flow) deadline(to *timeoutsUS) int64 { return f.lastTime() + f.timeout(to) }
 
-// update accounts one packet of the flow.
-func (f *flow) update(m *tap.Meta, fromLo bool, st *Stats) {
+// update accounts one packet of the flow, in its own counters and in the
+// aggregate a.
+func (f *flow) update(m *tap.Meta, fromLo bool, st *Stats, a *Meter) {
 	d := f.dir(fromLo)
 	f.packets[d]++
 	f.bytes[d] += uint64(m.WireLen)
+	a.Packets[d]++
+	a.Bytes[d] += uint64(m.WireLen)
 	switch {
 	case m.IsTCP():
-		f.tcpUpdate(m, d, st)
+		f.tcpUpdate(m, d, st, a)
 	case m.Proto == tap.ProtoUDP && !m.Fragment:
-		f.udpUpdate(m, d)
+		f.udpUpdate(m, d, a)
 	}
 	f.flags |= fSeenTx << d
-	if m.Timestamp > f.lastTime {
-		f.lastTime = m.Timestamp
+	if m.Timestamp > f.lastTime() {
+		f.last = f.off(m.Timestamp)
 	}
 }
 
 // udpUpdate measures request/response UDP (DNS and the like): art is the
 // client's latest datagram → the server's first datagram after it.
-func (f *flow) udpUpdate(m *tap.Meta, d int) {
+func (f *flow) udpUpdate(m *tap.Meta, d int, a *Meter) {
 	if d == dirTx {
 		f.t0 = f.off(m.Timestamp)
 		f.flags |= fArt
@@ -198,7 +210,7 @@ func (f *flow) udpUpdate(m *tap.Meta, d int) {
 	if f.flags&fArt != 0 {
 		f.flags &^= fArt
 		if v, ok := f.since(f.t0, m.Timestamp); ok {
-			f.art.add(v)
+			f.art.add(v, &a.ART)
 		}
 	}
 }
@@ -302,12 +314,14 @@ func (f *flow) reuse(m *tap.Meta, fromLo bool) (CloseType, bool) {
 
 // finish accounts what is only known when the flow ends: a gap still open
 // was never filled nor ACKed past, so its data was lost before the tap.
-func (f *flow) finish() {
+func (f *flow) finish(a *Meter) {
 	for d := range f.seq {
 		if s := &f.seq[d]; s.holeLo != s.holeHi {
 			s.holeLo = s.holeHi
 			f.lost[d]++
 			f.lostBefore[d]++
+			a.Lost[d]++
+			a.LostBeforeTap[d]++
 		}
 	}
 }
@@ -326,7 +340,7 @@ func (f *flow) resetPeriod(now int64) {
 		}
 		return int32(v)
 	}
-	f.t0, f.t1 = rebase(f.t0), rebase(f.t1)
+	f.t0, f.t1, f.last = rebase(f.t0), rebase(f.t1), rebase(f.last)
 	f.periodFrom = now
 	f.packets, f.bytes = [2]uint32{}, [2]uint64{}
 	f.srt, f.art, f.cit = stat{}, stat{}, stat{}
@@ -341,7 +355,7 @@ func (f *flow) record(r *FlowRecord, ct CloseType, outer *outerPair) {
 	*r = FlowRecord{
 		FlowID:    f.id,
 		StartTime: time.UnixMicro(f.periodFrom).UTC(),
-		EndTime:   time.UnixMicro(max(f.lastTime, f.periodFrom)).UTC(),
+		EndTime:   time.UnixMicro(max(f.lastTime(), f.periodFrom)).UTC(),
 		CloseType: ct,
 		TapType:   k.TapType,
 		TapPort:   k.TapPort,

@@ -26,3 +26,8 @@ func TestFlowSize(t *testing.T) {
 type nopSink struct{}
 
 func (nopSink) WriteFlows([]FlowRecord) {}
+
+// nopMetricsSink also takes aggregates, which turns aggregation on.
+type nopMetricsSink struct{ nopSink }
+
+func (nopMetricsSink) WriteMetrics([]MetricRow) {}

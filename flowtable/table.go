@@ -11,7 +11,8 @@ import (
 )
 
 // Sink receives batches of finished flow reports. The slice and its records
-// are reused after WriteFlows returns: a sink copies what it keeps.
+// are reused after WriteFlows returns: a sink copies what it keeps. A Sink
+// that also implements MetricsSink receives the aggregates too.
 type Sink interface {
 	WriteFlows(recs []FlowRecord)
 }
@@ -70,10 +71,12 @@ func (c Config) Validate() error {
 	case c.ReportInterval < time.Second || c.ReportInterval > 30*time.Minute:
 		return fmt.Errorf("flowtable.report_interval: must be 1s..30m, got %s", c.ReportInterval)
 	}
+	// A flow's last-packet time is a 32-bit µs offset from its report
+	// period's start, so an idle flow must end within about 35 minutes.
 	for _, d := range []time.Duration{c.Timeouts.Opening, c.Timeouts.Established, c.Timeouts.Closing,
 		c.Timeouts.EstablishedRST, c.Timeouts.Exception, c.Timeouts.ClosedFIN, c.Timeouts.SingleDirection, c.Timeouts.OpeningRST} {
-		if d <= 0 {
-			return fmt.Errorf("flowtable.timeouts: every timeout must be positive")
+		if d <= 0 || d > 30*time.Minute {
+			return fmt.Errorf("flowtable.timeouts: every timeout must be within (0, 30m], got %s", d)
 		}
 	}
 	return nil
@@ -93,6 +96,8 @@ type Stats struct {
 	// tap never saw them filled: segments the capture missed (mirror or
 	// capture drops), which are not network loss and not in lost_tx/rx.
 	TapGaps uint64
+	// MetricRows counts aggregate rows handed to the MetricsSink.
+	MetricRows uint64
 }
 
 // Key identifies a flow: tap identity plus the 5-tuple, in canonical order
@@ -130,6 +135,7 @@ type Table struct {
 	idBase   uint64
 	outers   outerTable
 	out      []FlowRecord
+	agg      aggregator
 	stats    Stats
 }
 
@@ -138,7 +144,10 @@ type timeoutsUS struct {
 }
 
 // New returns a table that reports to sink. idBase distinguishes flow ids of
-// different workers: ids are idBase<<48 | sequence.
+// different workers: ids are idBase<<48 | sequence. If sink also implements
+// MetricsSink, the table aggregates the network metrics (network and
+// network_map, 1 s and 1 m) and hands the rows to it at each new second of
+// its clock, at Tick and at Flush.
 func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -165,6 +174,7 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 	}
 	t.nfree = cfg.Capacity
 	t.outers.init()
+	t.agg.init(sink, cfg.BatchSize)
 	for i := range t.wheel {
 		t.wheel[i] = nilIdx
 	}
@@ -175,6 +185,7 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 func (t *Table) Stats() Stats {
 	s := t.stats
 	s.Active = uint64(len(t.slab) - t.nfree)
+	s.MetricRows = t.agg.rows
 	return s
 }
 
@@ -183,10 +194,9 @@ func (t *Table) Stats() Stats {
 func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
 	src, dst := m.Src.As16(), m.Dst.As16()
 	sp, dp := m.SrcPort, m.DstPort
+	// A non-first fragment carries the ports of its first fragment when the
+	// dataplane's fragment cache saw it, else 0 (the decoder sets none).
 	k.Proto, k.TapType, k.TapPort, k.VLAN = m.Proto, uint8(m.TapType), m.TapPort, m.VLAN
-	if m.Fragment {
-		sp, dp = 0, 0
-	}
 	c := compare16(&src, &dst)
 	if c < 0 || (c == 0 && sp <= dp) {
 		k.Lo, k.Hi, k.LoPort, k.HiPort = src, dst, sp, dp
@@ -311,7 +321,7 @@ func (t *Table) Update(m *tap.Meta) {
 	f := &t.slab[idx]
 	t.stats.Packets++
 	before := f.timeout(&t.to)
-	f.update(m, fromLo, &t.stats)
+	f.update(m, fromLo, &t.stats, t.meter(f))
 	// lastTime only grows and the next report does not move, so the wheel
 	// must look earlier only when the state's timeout got shorter.
 	if f.timeout(&t.to) < before {
@@ -328,9 +338,11 @@ func (t *Table) initFlow(idx uint32, k *Key, fromLo bool, m *tap.Meta) {
 	t.nextID++
 	t.stats.Created++
 	f := &t.slab[idx]
-	*f = flow{key: *k, id: t.idBase | t.nextID&(1<<48-1), wnext: nilIdx, wprev: nilIdx}
+	// agg is kept: the entry's previous flow may have had the same edge.
+	*f = flow{key: *k, id: t.idBase | t.nextID&(1<<48-1), wnext: nilIdx, wprev: nilIdx, agg: f.agg}
 	f.outer = t.outers.ref(m)
 	f.start(m, fromLo)
+	t.meter(f).NewFlow++
 	t.schedule(idx, t.wake(f))
 }
 
@@ -401,6 +413,7 @@ func (t *Table) advance(now int64) {
 		t.tick(t.nowSec%wheelSlots, now)
 	}
 	t.flushOut()
+	t.agg.emit(t.nowSec, false)
 }
 
 func (t *Table) tick(s int64, now int64) {
@@ -460,7 +473,9 @@ func (t *Table) release(idx uint32, ct CloseType) {
 // close reports the end of flow f with close type ct and drops its
 // references; the slab entry is then free or reinitialised by the caller.
 func (t *Table) close(f *flow, ct CloseType) {
-	f.finish()
+	a := t.endMeter(f)
+	f.finish(a)
+	a.countClose(ct)
 	t.emit(f, ct)
 	t.outers.unref(f.outer)
 	f.outer = 0
@@ -495,7 +510,8 @@ func (t *Table) Tick(now int64) {
 }
 
 // Flush ends every flow as if time had moved past every timeout, reports
-// them and hands the last batch to the sink. The table is empty afterwards.
+// them and hands the last batch and every aggregate, the current second and
+// minute included, to the sink. The table is empty afterwards.
 func (t *Table) Flush() {
 	for s := range t.wheel {
 		idx := t.wheel[s]
@@ -509,6 +525,7 @@ func (t *Table) Flush() {
 		}
 	}
 	t.flushOut()
+	t.agg.emit(t.nowSec, true)
 }
 
 // addr16 turns a key address back into a netip.Addr, unmapping IPv4.

@@ -18,9 +18,10 @@ func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
 
 // tcpUpdate advances the TCP state and metrics with one packet in
-// direction d. It runs before the packet's direction is marked seen and
-// before lastTime moves, so f.lastTime is the previous packet's time.
-func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
+// direction d, counting each metric event in the aggregate a too. It runs
+// before the packet's direction is marked seen and before the last packet
+// time moves, so f.lastTime() is the previous packet's time.
+func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats, a *Meter) {
 	fl := m.TCPFlags
 	if fl&tap.TCPRst != 0 {
 		// A RST carries no metric; only the first one's sender matters.
@@ -34,12 +35,13 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 	}
 	if m.Window == 0 {
 		f.zeroWin[d]++
+		a.ZeroWin[d]++
 	}
 	ts := m.Timestamp
 	syn, ack := fl&tap.TCPSyn != 0, fl&tap.TCPAck != 0
 	switch {
 	case syn && !ack:
-		f.syn = inc8(f.syn)
+		inc8(&f.syn, &a.SYN)
 		if d == dirTx && f.flags&fSyn == 0 {
 			f.flags |= fSyn
 			if f.flags&fSynAck == 0 {
@@ -49,7 +51,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 			f.t1 = f.off(ts) // the latest SYN is the one a SYN-ACK answers
 		}
 	case syn:
-		f.synAck = inc8(f.synAck)
+		inc8(&f.synAck, &a.SYNACK)
 		switch {
 		case d != dirRx:
 		case f.flags&fHandshake != 0, f.flags&(fSyn|fSynAck) == 0 && f.flags&(fSeenTx|fSeenRx) != 0:
@@ -60,6 +62,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 			f.flags |= fSynAck
 			if v, ok := f.since(f.t1, ts); ok && f.flags&fSyn != 0 {
 				f.rttServer = v
+				a.RTTServer.addMeasured(v)
 			}
 			if f.flags&fSyn == 0 {
 				f.t0 = unset
@@ -70,7 +73,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 		}
 	default:
 		if fl&tap.TCPFin != 0 {
-			f.fin = inc8(f.fin)
+			inc8(&f.fin, &a.FIN)
 			f.flags |= fFinTx << d
 		}
 		if d == dirRx {
@@ -90,9 +93,11 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 			f.flags |= fHandshake
 			if v, ok := f.since(f.t1, ts); ok {
 				f.rttClient = v
+				a.RTTClient.addMeasured(v)
 			}
 			if v, ok := f.since(f.t0, ts); ok && f.flags&fSyn != 0 {
 				f.rtt = v
+				a.RTT.addMeasured(v)
 			}
 			f.t0, f.t1 = unset, unset
 		}
@@ -103,15 +108,21 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 	switch cls {
 	case segOOO:
 		f.ooo[d]++
+		a.OOO[d]++
 	case segLostPre:
 		f.retrans[d]++
 		f.lost[d]++
 		f.lostBefore[d]++
+		a.Retrans[d]++
+		a.Lost[d]++
+		a.LostBeforeTap[d]++
 	case segRetrans:
 		f.retrans[d]++
+		a.Retrans[d]++
 		// Data the tap saw and the receiver had not ACKed: lost after the tap.
 		if m.PayloadLen > 0 && (f.flags2&(gAckTx<<o) == 0 || seqLT(f.seq[o].ack, end)) {
 			f.lost[d]++
+			a.Lost[d]++
 		}
 	}
 
@@ -119,7 +130,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 	data := m.PayloadLen > 0 && cls != segNone // a keepalive's byte is not data
 	pure := m.PayloadLen == 0 && fl&(tap.TCPSyn|tap.TCPFin) == 0
 	if ack {
-		f.onAck(m, d, dataPhase && pure, st)
+		f.onAck(m, d, dataPhase && pure, st, a)
 	}
 	if !dataPhase {
 		return
@@ -130,9 +141,9 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 			// A request starts: the client's first new data since the
 			// server last sent data.
 			if v, ok := f.since(f.t1, ts); ok {
-				f.cit.add(v)
-			} else if f.t1 == unset && f.flags&fHandshake != 0 && ts >= f.lastTime {
-				f.cit.add(uint32(min(ts-f.lastTime, 1<<32-1)))
+				f.cit.add(v, &a.CIT)
+			} else if last := f.lastTime(); f.t1 == unset && f.flags&fHandshake != 0 && ts >= last {
+				f.cit.add(uint32(min(ts-last, 1<<32-1)), &a.CIT)
 			}
 			f.flags |= fRequest
 		}
@@ -148,7 +159,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats) {
 		if f.flags&fArt != 0 {
 			f.flags &^= fArt
 			if v, ok := f.since(f.t0, ts); ok {
-				f.art.add(v)
+				f.art.add(v, &a.ART)
 			}
 		}
 		if f.flags&fRequest != 0 || f.t1 != unset {
@@ -225,7 +236,7 @@ func (f *flow) trackSeq(m *tap.Meta, d int) (int, uint32) {
 // start (it lacks those bytes), or ACKing past a gap the tap never saw
 // filled (the tap missed them: capture loss, not network loss); an srt
 // sample; the direction's highest ACK.
-func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats) {
+func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats, am *Meter) {
 	a := m.Ack
 	o := 1 - d
 	if so := &f.seq[o]; so.holeLo != so.holeHi {
@@ -251,7 +262,7 @@ func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats) {
 		}
 		if seqGE(a, nt) && (f.flags2&gAckRx == 0 || seqLT(f.seq[dirRx].ack, nt)) {
 			if v, ok := f.since(f.t0, m.Timestamp); ok {
-				f.srt.add(v)
+				f.srt.add(v, &am.SRT)
 			}
 		}
 	}

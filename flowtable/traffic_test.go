@@ -16,13 +16,17 @@ import (
 type traffic struct {
 	n     int
 	churn bool
+	step  int64 // µs between packets
 	i     int
 	now   int64
 	m     tap.Meta
 }
 
 func newTraffic(n int, churn bool) *traffic {
-	g := &traffic{n: n, churn: churn, now: Base}
+	g := &traffic{n: n, churn: churn, now: Base, step: 1000}
+	if churn {
+		g.step = 1
+	}
 	g.m = tap.Meta{IPVersion: 4, Proto: tap.ProtoTCP, TTL: 64, WinScale: -1, Window: 65535}
 	return g
 }
@@ -39,11 +43,7 @@ var (
 // next returns the next packet; it is valid until the following call.
 func (g *traffic) next() *tap.Meta {
 	m := &g.m
-	if g.churn {
-		g.now++
-	} else {
-		g.now += 1000
-	}
+	g.now += g.step
 	m.Timestamp = g.now
 	if g.churn {
 		g.i++

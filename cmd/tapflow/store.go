@@ -50,6 +50,7 @@ type store struct {
 	srv  *chserver.Server
 	db   *clickhouse.DB
 	w    *clickhouse.Writer
+	mw   *clickhouse.MetricsWriter // network / network_map 1s and 1m rows
 	addr string
 	log  *slog.Logger
 }
@@ -69,6 +70,13 @@ func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg 
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start flow writer: %w", err)
+	}
+	mc := wc
+	mc.SpoolDir = filepath.Join(cfg.DataDir, "spool", "flow_metrics")
+	st.mw, err = clickhouse.NewMetricsWriter(st.db, mc, reg, logger)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start metrics writer: %w", err)
 	}
 	return st, nil
 }
@@ -127,12 +135,19 @@ func (s *store) enforceRetention(ctx context.Context, retention time.Duration) {
 // WriteFlows hands records to the writer; it never blocks capture.
 func (s *store) WriteFlows(recs []flowtable.FlowRecord) { s.w.Write(recs) }
 
+// WriteMetrics hands 1 s / 1 m aggregate rows to their writer. Its
+// presence is what makes the flow tables aggregate.
+func (s *store) WriteMetrics(rows []flowtable.MetricRow) { s.mw.Write(rows) }
+
 // Flush waits until every record written so far is in ClickHouse or the spool.
 func (s *store) Flush(ctx context.Context) error {
 	if s.w == nil {
 		return nil
 	}
-	return s.w.Flush(ctx)
+	if err := s.w.Flush(ctx); err != nil {
+		return err
+	}
+	return s.mw.Flush(ctx)
 }
 
 // Close drains the writer, then closes the connection and stops the
@@ -143,6 +158,9 @@ func (s *store) Close() error {
 	defer cancel()
 	if s.w != nil {
 		errs = append(errs, s.w.Close(ctx))
+	}
+	if s.mw != nil {
+		errs = append(errs, s.mw.Close(ctx))
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())

@@ -14,7 +14,7 @@ func BenchmarkWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	recs := testRecords(10000, 1)
-	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.SetBytes(int64(len(recs)) * l4SpoolRecordSize)
 	b.ReportAllocs()
 	start := time.Now()
 	rows := 0
@@ -35,7 +35,7 @@ func BenchmarkWriter(b *testing.B) {
 func BenchmarkColumns(b *testing.B) {
 	recs := testRecords(10000, 1)
 	var c l4Cols
-	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.SetBytes(int64(len(recs)) * l4SpoolRecordSize)
 	b.ReportAllocs()
 	for b.Loop() {
 		c.reset()
@@ -48,9 +48,9 @@ func BenchmarkColumns(b *testing.B) {
 // BenchmarkSpoolEncode measures encoding a batch for the spool.
 func BenchmarkSpoolEncode(b *testing.B) {
 	recs := testRecords(10000, 1)
-	b.SetBytes(int64(len(recs)) * spoolRecordSize)
+	b.SetBytes(int64(len(recs)) * l4SpoolRecordSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = encodeSegment(recs)
+		_ = encodeSegment(&l4Cols{}, recs)
 	}
 }

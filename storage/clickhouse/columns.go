@@ -34,8 +34,11 @@ type l4Cols struct {
 	citMax                                     []uint64
 	retransTx, retransRx, zeroWinTx, zeroWinRx []uint32
 	oooTx, oooRx, lostTx, lostRx               []uint32
+	lostBeforeTx, lostBeforeRx                 []uint32
 	synCount, synackCount, finCount            []uint32
 }
+
+func (*l4Cols) columns() []column { return l4Columns }
 
 // values returns the column slices in l4Columns order.
 func (c *l4Cols) values() []any {
@@ -50,7 +53,7 @@ func (c *l4Cols) values() []any {
 		c.artSum, c.artCount, c.artMax,
 		c.citSum, c.citCount, c.citMax,
 		c.retransTx, c.retransRx, c.zeroWinTx, c.zeroWinRx,
-		c.oooTx, c.oooRx, c.lostTx, c.lostRx,
+		c.oooTx, c.oooRx, c.lostTx, c.lostRx, c.lostBeforeTx, c.lostBeforeRx,
 		c.synCount, c.synackCount, c.finCount,
 	}
 }
@@ -71,6 +74,7 @@ func (c *l4Cols) reset() {
 		citSum: c.citSum[:0], citCount: c.citCount[:0], citMax: c.citMax[:0],
 		retransTx: c.retransTx[:0], retransRx: c.retransRx[:0], zeroWinTx: c.zeroWinTx[:0], zeroWinRx: c.zeroWinRx[:0],
 		oooTx: c.oooTx[:0], oooRx: c.oooRx[:0], lostTx: c.lostTx[:0], lostRx: c.lostRx[:0],
+		lostBeforeTx: c.lostBeforeTx[:0], lostBeforeRx: c.lostBeforeRx[:0],
 		synCount: c.synCount[:0], synackCount: c.synackCount[:0], finCount: c.finCount[:0],
 	}
 }
@@ -125,6 +129,8 @@ func (c *l4Cols) add(r *flowtable.FlowRecord) {
 	c.oooRx = append(c.oooRx, r.OOORx)
 	c.lostTx = append(c.lostTx, r.LostTx)
 	c.lostRx = append(c.lostRx, r.LostRx)
+	c.lostBeforeTx = append(c.lostBeforeTx, r.LostBeforeTapTx)
+	c.lostBeforeRx = append(c.lostBeforeRx, r.LostBeforeTapRx)
 	c.synCount = append(c.synCount, r.SYNCount)
 	c.synackCount = append(c.synackCount, r.SYNACKCount)
 	c.finCount = append(c.finCount, r.FINCount)

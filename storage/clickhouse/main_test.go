@@ -83,6 +83,7 @@ func testRecords(n int, firstID uint64) []flowtable.FlowRecord {
 		r.CITSum, r.CITCount, r.CITMax = 50, 1, 50
 		r.RetransTx, r.RetransRx, r.ZeroWinTx, r.ZeroWinRx = 1, 2, 3, 4
 		r.OOOTx, r.OOORx, r.LostTx, r.LostRx = 5, 6, 7, 8
+		r.LostBeforeTapTx, r.LostBeforeTapRx = 3, 4
 		r.SYNCount, r.SYNACKCount, r.FINCount = 1, 1, 2
 	}
 	return recs

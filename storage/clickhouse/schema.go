@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -74,6 +75,8 @@ var l4Columns = []column{
 	{"ooo_rx", kU32},
 	{"lost_tx", kU32},
 	{"lost_rx", kU32},
+	{"lost_before_tap_tx", kU32},
+	{"lost_before_tap_rx", kU32},
 	{"syn_count", kU32},
 	{"synack_count", kU32},
 	{"fin_count", kU32},
@@ -82,6 +85,23 @@ var l4Columns = []column{
 // l4OrderBy is the sorting key: time first (every query has a time
 // range), then what flow searches filter on.
 const l4OrderBy = "time, proto, server_port, flow_id"
+
+// tableSpec is one tapflow table: database (without prefix), name, columns
+// in insert order and sorting key.
+type tableSpec struct {
+	db, name string
+	cols     []column
+	orderBy  string
+}
+
+// tables lists every table EnsureSchema creates.
+var tables = []tableSpec{
+	{FlowLogDB, L4FlowLog, l4Columns, l4OrderBy},
+	{FlowMetricsDB, Network1s, metricColumns(false), networkOrderBy},
+	{FlowMetricsDB, Network1m, metricColumns(false), networkOrderBy},
+	{FlowMetricsDB, NetworkMap1s, metricColumns(true), networkMapOrderBy},
+	{FlowMetricsDB, NetworkMap1m, metricColumns(true), networkMapOrderBy},
+}
 
 // colType returns the column's DDL type (with codec where supported).
 func colType(k colKind, f features) string {
@@ -135,7 +155,7 @@ func columnList(cols []column) string {
 // createLocalTable returns the DDL of db.table_local.
 func createLocalTable(db, table string, cols []column, orderBy string, f features, retention time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s_local (\n", quoteIdent(db), table)
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (\n", quoteIdent(db), quoteIdent(table+"_local"))
 	for i, c := range cols {
 		sep := ","
 		if i == len(cols)-1 {
@@ -158,15 +178,18 @@ func createLocalTable(db, table string, cols []column, orderBy string, f feature
 func createQueryTable(db, table, cluster string) string {
 	local := table + "_local"
 	if cluster == "" {
-		return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s ENGINE = Merge(%s, '^%s$')",
-			quoteIdent(db), table, quoteIdent(db), local, quoteString(db), local)
+		return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s ENGINE = Merge(%s, %s)",
+			quoteIdent(db), quoteIdent(table), quoteIdent(db), quoteIdent(local), quoteString(db),
+			quoteString("^"+regexp.QuoteMeta(local)+"$"))
 	}
 	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s ENGINE = Distributed(%s, %s, %s, rand())",
-		quoteIdent(db), table, quoteIdent(db), local, cluster, quoteString(db), quoteString(local))
+		quoteIdent(db), quoteIdent(table), quoteIdent(db), quoteIdent(local), cluster, quoteString(db), quoteString(local))
 }
 
 // EnsureSchema creates the tapflow databases and tables that do not exist
-// yet. It is idempotent and never alters or drops an existing table.
+// yet, and adds the columns a newer tapflow added to tables an older one
+// created (ALTER TABLE ... ADD COLUMN, on the local and the query table).
+// It is idempotent and never drops or changes an existing column.
 func (db *DB) EnsureSchema(ctx context.Context) error {
 	for _, name := range []string{FlowLogDB, FlowMetricsDB} {
 		if err := db.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(db.Database(name))); err != nil {
@@ -177,17 +200,67 @@ func (db *DB) EnsureSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	flowLog := db.Database(FlowLogDB)
-	for _, ddl := range []string{
-		createLocalTable(flowLog, L4FlowLog, l4Columns, l4OrderBy, db.feat, db.cfg.Retention),
-		createQueryTable(flowLog, L4FlowLog, cluster),
-	} {
-		if err := db.Exec(ctx, ddl); err != nil {
-			return fmt.Errorf("create table in %s: %w\n%s", flowLog, err, ddl)
+	for _, t := range tables {
+		database := db.Database(t.db)
+		for _, ddl := range []string{
+			createLocalTable(database, t.name, t.cols, t.orderBy, db.feat, db.cfg.Retention),
+			createQueryTable(database, t.name, cluster),
+		} {
+			if err := db.Exec(ctx, ddl); err != nil {
+				return fmt.Errorf("create table in %s: %w\n%s", database, err, ddl)
+			}
+		}
+		for _, name := range []string{t.name + "_local", t.name} {
+			if err := db.addMissingColumns(ctx, database, name, t.cols); err != nil {
+				return err
+			}
 		}
 	}
-	db.logger.Info("schema ready", "database", flowLog, "table", L4FlowLog,
-		"cluster", cluster, "ttl", db.feat.ttl, "version", db.version.Raw)
+	db.logger.Info("schema ready", "databases", []string{db.Database(FlowLogDB), db.Database(FlowMetricsDB)},
+		"tables", len(tables), "cluster", cluster, "ttl", db.feat.ttl, "version", db.version.Raw)
+	return nil
+}
+
+// addMissingColumns adds to database.table the columns of cols it lacks,
+// each after its predecessor in cols. A query table (Distributed or Merge)
+// gets the plain type, without codec.
+func (db *DB) addMissingColumns(ctx context.Context, database, table string, cols []column) error {
+	q := "SELECT name FROM system.columns WHERE database = " + quoteString(database) + " AND table = " + quoteString(table)
+	rows, err := db.conn.Query(ctx, q)
+	if err != nil {
+		return fmt.Errorf("list columns of %s.%s: %w", database, table, asServerError(err))
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("list columns of %s.%s: %w", database, table, err)
+		}
+		have[name] = true
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return fmt.Errorf("list columns of %s.%s: %w", database, table, asServerError(err))
+	}
+	f := db.feat
+	if !strings.HasSuffix(table, "_local") {
+		f.codecs = false
+	}
+	for i, c := range cols {
+		if have[c.name] {
+			continue
+		}
+		ddl := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", quoteIdent(database), quoteIdent(table), c.name, colType(c.kind, f))
+		if i > 0 {
+			ddl += " AFTER " + cols[i-1].name
+		}
+		if err := db.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("add column %s to %s.%s: %w", c.name, database, table, err)
+		}
+		db.logger.Info("added column", "database", database, "table", table, "column", c.name)
+	}
 	return nil
 }
 

@@ -17,7 +17,8 @@ var l4Contract = []string{
 	"packets_tx", "packets_rx", "bytes_tx", "bytes_rx", "rtt_us", "rtt_client_us", "rtt_server_us",
 	"srt_sum_us", "srt_count", "srt_max_us", "art_sum_us", "art_count", "art_max_us",
 	"cit_sum_us", "cit_count", "cit_max_us", "retrans_tx", "retrans_rx", "zero_win_tx", "zero_win_rx",
-	"ooo_tx", "ooo_rx", "lost_tx", "lost_rx", "syn_count", "synack_count", "fin_count",
+	"ooo_tx", "ooo_rx", "lost_tx", "lost_rx", "lost_before_tap_tx", "lost_before_tap_rx",
+	"syn_count", "synack_count", "fin_count",
 }
 
 func TestParseVersion(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -13,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tapflow/tapflow/flowtable"
 )
 
 // The spool is a directory of segment files, one per batch, named by a
@@ -28,17 +27,17 @@ import (
 // A segment is written to a .tmp file, fsynced, renamed and the directory
 // fsynced, so a listed segment is always complete. Its layout:
 //
-//	magic   "TFSPOOL1"
-//	u32     format version (1)
+//	magic   8 bytes naming the row type: "TFSPOOL1" flow records,
+//	        "TFSPMET1" aggregate rows
+//	u32     record format version (the row codec's)
 //	u32     record count
-//	records fixed-size little-endian encoding, spoolRecordSize bytes each
+//	records fixed-size little-endian encoding, the codec's recordSize each
 //	u32     CRC-32C of everything above
+//
+// A codec keeps decoding the record formats it wrote before, so a spool
+// left by an older tapflow replays after an upgrade.
 const (
-	spoolMagic      = "TFSPOOL1"
-	spoolVersion    = 1
 	spoolHeaderSize = 8 + 4 + 4
-	spoolRecordSize = 8 + 8 + 8 + 1 + 1 + 4 + 2 + 17 + 17 + 1 + 17 + 17 + 2 + 2 +
-		4*8 + 3*4 + 3*(8+4+8) + 11*4
 
 	extSeg      = ".seg"
 	extInflight = ".inflight"
@@ -94,8 +93,8 @@ func openSpool(dir string) (*spool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stat spool segment %s: %w", name, err)
 		}
-		rows := int((info.Size() - spoolHeaderSize - 4) / spoolRecordSize)
-		s.segs = append(s.segs, &segment{seq: seq, rows: max(rows, 0), bytes: info.Size(), inflight: ext == extInflight})
+		rows := segmentRows(filepath.Join(dir, name))
+		s.segs = append(s.segs, &segment{seq: seq, rows: rows, bytes: info.Size(), inflight: ext == extInflight})
 		s.bytes += info.Size()
 	}
 	slices.SortFunc(s.segs, func(a, b *segment) int {
@@ -130,10 +129,25 @@ func (s *spool) head() *segment {
 	return s.segs[0]
 }
 
-// append writes recs as a new last segment, durably.
-func (s *spool) append(recs []flowtable.FlowRecord, inflight bool) error {
-	buf := encodeSegment(recs)
-	g := &segment{seq: s.next, rows: len(recs), bytes: int64(len(buf)), inflight: inflight}
+// segmentRows reads the record count in a segment's header; 0 when the
+// header cannot be read (the segment is found corrupt when replayed).
+func segmentRows(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var h [spoolHeaderSize]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return 0
+	}
+	return int(binary.LittleEndian.Uint32(h[12:]))
+}
+
+// append writes buf, an encoded segment of rows rows, as a new last
+// segment, durably.
+func (s *spool) append(buf []byte, rows int, inflight bool) error {
+	g := &segment{seq: s.next, rows: rows, bytes: int64(len(buf)), inflight: inflight}
 	tmp := s.path(g.seq, extTmp)
 	if err := writeFileSync(tmp, buf); err != nil {
 		_ = os.Remove(tmp)
@@ -152,13 +166,13 @@ func (s *spool) append(recs []flowtable.FlowRecord, inflight bool) error {
 	return nil
 }
 
-// load reads and decodes g.
-func (s *spool) load(g *segment) ([]flowtable.FlowRecord, error) {
+// loadSegment reads and decodes g.
+func loadSegment[R any](s *spool, g *segment, c rowCodec[R]) ([]R, error) {
 	b, err := os.ReadFile(s.segPath(g))
 	if err != nil {
 		return nil, fmt.Errorf("read spool segment: %w", err)
 	}
-	recs, err := decodeSegment(b)
+	recs, err := decodeSegment(c, b)
 	if err != nil {
 		return nil, fmt.Errorf("spool segment %s: %w", s.segPath(g), err)
 	}
@@ -226,75 +240,43 @@ func syncDir(dir string) error {
 // zeroTime encodes time.Time{} in the spool.
 const zeroTime = math.MinInt64
 
-func encodeSegment(recs []flowtable.FlowRecord) []byte {
-	b := make([]byte, 0, spoolHeaderSize+len(recs)*spoolRecordSize+4)
-	b = append(b, spoolMagic...)
-	b = binary.LittleEndian.AppendUint32(b, spoolVersion)
+// encodeSegment returns recs as a segment in c's current record format.
+func encodeSegment[R any](c rowCodec[R], recs []R) []byte {
+	v := c.version()
+	b := make([]byte, 0, spoolHeaderSize+len(recs)*c.recordSize(v)+4)
+	b = append(b, c.magic()...)
+	b = binary.LittleEndian.AppendUint32(b, v)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(recs)))
 	for i := range recs {
-		b = encodeRecord(b, &recs[i])
+		b = c.encode(b, &recs[i])
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
-func decodeSegment(b []byte) ([]flowtable.FlowRecord, error) {
-	if len(b) < spoolHeaderSize+4 || string(b[:8]) != spoolMagic {
+// decodeSegment decodes a segment c wrote, in any of c's record formats.
+func decodeSegment[R any](c rowCodec[R], b []byte) ([]R, error) {
+	if len(b) < spoolHeaderSize+4 || string(b[:8]) != c.magic() {
 		return nil, fmt.Errorf("%w: bad header", ErrCorruptSegment)
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptSegment)
 	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != spoolVersion {
+	v := binary.LittleEndian.Uint32(b[8:])
+	size := c.recordSize(v)
+	if size == 0 {
 		return nil, fmt.Errorf("%w: format version %d", ErrCorruptSegment, v)
 	}
 	n := int(binary.LittleEndian.Uint32(b[12:]))
 	body = body[spoolHeaderSize:]
-	if len(body) != n*spoolRecordSize {
+	if len(body) != n*size {
 		return nil, fmt.Errorf("%w: %d bytes for %d records", ErrCorruptSegment, len(body), n)
 	}
-	recs := make([]flowtable.FlowRecord, n)
+	recs := make([]R, n)
 	for i := range recs {
-		decodeRecord(body[i*spoolRecordSize:(i+1)*spoolRecordSize], &recs[i])
+		c.decode(body[i*size:(i+1)*size], v, &recs[i])
 	}
 	return recs, nil
-}
-
-func encodeRecord(b []byte, r *flowtable.FlowRecord) []byte {
-	le := binary.LittleEndian
-	b = le.AppendUint64(b, r.FlowID)
-	b = le.AppendUint64(b, uint64(encTime(r.StartTime)))
-	b = le.AppendUint64(b, uint64(encTime(r.EndTime)))
-	b = append(b, uint8(r.CloseType), r.TapType)
-	b = le.AppendUint32(b, r.TapPort)
-	b = le.AppendUint16(b, r.VLAN)
-	b = encAddr(b, r.OuterSrc)
-	b = encAddr(b, r.OuterDst)
-	b = append(b, r.Proto)
-	b = encAddr(b, r.ClientIP)
-	b = encAddr(b, r.ServerIP)
-	b = le.AppendUint16(b, r.ClientPort)
-	b = le.AppendUint16(b, r.ServerPort)
-	for _, v := range []uint64{r.PacketsTx, r.PacketsRx, r.BytesTx, r.BytesRx} {
-		b = le.AppendUint64(b, v)
-	}
-	for _, v := range []uint32{r.RTT, r.RTTClient, r.RTTServer} {
-		b = le.AppendUint32(b, v)
-	}
-	for _, m := range [][3]uint64{
-		{r.SRTSum, uint64(r.SRTCount), r.SRTMax},
-		{r.ARTSum, uint64(r.ARTCount), r.ARTMax},
-		{r.CITSum, uint64(r.CITCount), r.CITMax},
-	} {
-		b = le.AppendUint64(b, m[0])
-		b = le.AppendUint32(b, uint32(m[1]))
-		b = le.AppendUint64(b, m[2])
-	}
-	for _, v := range []uint32{r.RetransTx, r.RetransRx, r.ZeroWinTx, r.ZeroWinRx,
-		r.OOOTx, r.OOORx, r.LostTx, r.LostRx, r.SYNCount, r.SYNACKCount, r.FINCount} {
-		b = le.AppendUint32(b, v)
-	}
-	return b
 }
 
 // dec reads a fixed-size record.
@@ -318,34 +300,6 @@ func (d *dec) addr() netip.Addr {
 		return netip.AddrFrom16(a16)
 	}
 	return netip.Addr{}
-}
-
-func decodeRecord(b []byte, r *flowtable.FlowRecord) {
-	d := dec{b}
-	r.FlowID = d.u64()
-	r.StartTime = d.time()
-	r.EndTime = d.time()
-	r.CloseType = flowtable.CloseType(d.u8())
-	r.TapType = d.u8()
-	r.TapPort = d.u32()
-	r.VLAN = d.u16()
-	r.OuterSrc = d.addr()
-	r.OuterDst = d.addr()
-	r.Proto = d.u8()
-	r.ClientIP = d.addr()
-	r.ServerIP = d.addr()
-	r.ClientPort = d.u16()
-	r.ServerPort = d.u16()
-	r.PacketsTx, r.PacketsRx, r.BytesTx, r.BytesRx = d.u64(), d.u64(), d.u64(), d.u64()
-	r.RTT, r.RTTClient, r.RTTServer = d.u32(), d.u32(), d.u32()
-	r.SRTSum, r.SRTCount, r.SRTMax = d.u64(), d.u32(), d.u64()
-	r.ARTSum, r.ARTCount, r.ARTMax = d.u64(), d.u32(), d.u64()
-	r.CITSum, r.CITCount, r.CITMax = d.u64(), d.u32(), d.u64()
-	r.RetransTx, r.RetransRx = d.u32(), d.u32()
-	r.ZeroWinTx, r.ZeroWinRx = d.u32(), d.u32()
-	r.OOOTx, r.OOORx = d.u32(), d.u32()
-	r.LostTx, r.LostRx = d.u32(), d.u32()
-	r.SYNCount, r.SYNACKCount, r.FINCount = d.u32(), d.u32(), d.u32()
 }
 
 func encTime(t time.Time) int64 {
@@ -373,7 +327,8 @@ func encAddr(b []byte, a netip.Addr) []byte {
 	}
 	b = append(b, fam)
 	if fam == 0 {
-		return append(b, make([]byte, 16)...)
+		var zero [16]byte
+		return append(b, zero[:]...)
 	}
 	a16 := a.As16()
 	if fam == 4 {

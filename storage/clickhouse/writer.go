@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tapflow/tapflow/flowtable"
@@ -131,15 +132,77 @@ func newWriterMetrics(reg prometheus.Registerer, table string) (*writerMetrics, 
 // Writer inserts flow records into flow_log.l4_flow_log_local in batches.
 // Write may be called from many goroutines; one goroutine inserts.
 type Writer struct {
+	e *engine[flowtable.FlowRecord]
+}
+
+// NewWriter starts a writer for flow_log.l4_flow_log. reg and logger may be
+// nil. Batches left in cfg.SpoolDir by an earlier run are replayed first.
+func NewWriter(db *DB, cfg WriterConfig, reg prometheus.Registerer, logger *slog.Logger) (*Writer, error) {
+	e, err := newEngine(db, FlowLogDB, L4FlowLog, &l4Cols{}, cfg, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{e}, nil
+}
+
+// Write copies recs into the queue and returns at once. Rows that do not
+// fit are dropped and counted in tapflow_storage_dropped_rows_total
+// {reason="queue_full"}. recs may be reused by the caller after Write.
+func (w *Writer) Write(recs []flowtable.FlowRecord) { w.e.Write(recs) }
+
+// Flush inserts (or spools) everything queued so far and waits for it.
+func (w *Writer) Flush(ctx context.Context) error { return w.e.Flush(ctx) }
+
+// Close stops accepting rows and writes what is queued to ClickHouse or, if
+// that fails, to the spool. When ctx ends first, running INSERTs are
+// abandoned and their batches spooled; Close still waits for that and
+// returns ctx.Err().
+func (w *Writer) Close(ctx context.Context) error { return w.e.Close(ctx) }
+
+// rowCodec is what the writer engine knows of one table's row type R: its
+// columns, its spool record and how to find which rows of a batch are
+// already in the table. A codec holds the column buffers of one batch and
+// belongs to one engine's insert goroutine.
+type rowCodec[R any] interface {
+	// columns lists the table's columns in insert order.
+	columns() []column
+	// reset empties the column buffers, add appends a row to them, values
+	// returns them in columns() order.
+	reset()
+	add(r *R)
+	values() []any
+	// magic (8 bytes) marks the codec's spool segments; version is the
+	// record format written; recordSize is a format's record size, 0 if
+	// unknown. encode appends r's record to b; decode reads one record.
+	magic() string
+	version() uint32
+	recordSize(version uint32) int
+	encode(b []byte, r *R) []byte
+	decode(b []byte, version uint32, r *R)
+	// unwritten returns the rows of recs not found in table (a multiset
+	// match: two equal rows are two rows). It may reorder or reuse recs.
+	unwritten(ctx context.Context, conn driver.Conn, table string, recs []R) ([]R, error)
+}
+
+// compacter is an optional rowCodec step that merges the rows of a batch
+// that readers would sum anyway, before the batch is inserted or spooled.
+type compacter[R any] interface {
+	compact(recs []R) []R
+}
+
+// engine batches rows of one table, inserts them from one goroutine and
+// spools what ClickHouse cannot take (see doc.go for the guarantees).
+type engine[R any] struct {
 	db        *DB
 	cfg       WriterConfig
 	logger    *slog.Logger
 	m         *writerMetrics
-	table     string // `db`.l4_flow_log_local
+	codec     rowCodec[R]
+	table     string // `db`.`name_local`
 	insertSQL string
 
 	mu     sync.Mutex
-	queue  []flowtable.FlowRecord
+	queue  []R
 	closed bool
 
 	kick    chan struct{}
@@ -150,43 +213,43 @@ type Writer struct {
 	cancel  context.CancelFunc
 
 	// Owned by the insert goroutine.
-	batch     []flowtable.FlowRecord
-	cols      l4Cols
+	batch     []R
 	spool     *spool
 	backoff   time.Duration
 	nextRetry time.Time
 }
 
-// NewWriter starts a writer for flow_log.l4_flow_log. reg and logger may be
+// newEngine starts the writer of database.name_local. reg and logger may be
 // nil. Batches left in cfg.SpoolDir by an earlier run are replayed first.
-func NewWriter(db *DB, cfg WriterConfig, reg prometheus.Registerer, logger *slog.Logger) (*Writer, error) {
+func newEngine[R any](db *DB, database, name string, codec rowCodec[R], cfg WriterConfig,
+	reg prometheus.Registerer, logger *slog.Logger) (*engine[R], error) {
 	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newWriterMetrics(reg, L4FlowLog)
+	m, err := newWriterMetrics(reg, name)
 	if err != nil {
 		return nil, err
 	}
-	database := db.Database(FlowLogDB)
-	w := &Writer{
+	w := &engine[R]{
 		db:        db,
 		cfg:       cfg,
-		logger:    logger.With("component", "clickhouse_writer", "table", L4FlowLog),
+		logger:    logger.With("component", "clickhouse_writer", "table", name),
 		m:         m,
-		table:     quoteIdent(database) + "." + L4FlowLog + "_local",
-		queue:     make([]flowtable.FlowRecord, 0, cfg.QueueSize),
+		codec:     codec,
+		table:     quoteIdent(db.Database(database)) + "." + quoteIdent(name+"_local"),
+		queue:     make([]R, 0, cfg.QueueSize),
 		kick:      make(chan struct{}, 1),
 		flushes:   make(chan chan struct{}),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
-		batch:     make([]flowtable.FlowRecord, 0, cfg.QueueSize),
+		batch:     make([]R, 0, cfg.QueueSize),
 		nextRetry: time.Now(),
 	}
-	w.insertSQL = "INSERT INTO " + w.table + " (" + columnList(l4Columns) + ")"
+	w.insertSQL = "INSERT INTO " + w.table + " (" + columnList(codec.columns()) + ")"
 	if cfg.SpoolDir != "" {
 		if w.spool, err = openSpool(cfg.SpoolDir); err != nil {
-			return nil, fmt.Errorf("clickhouse writer: %w", err)
+			return nil, fmt.Errorf("clickhouse writer %s: %w", name, err)
 		}
 		m.spoolBytes.Set(float64(w.spool.bytes))
 		if n := w.spool.len(); n > 0 {
@@ -199,10 +262,8 @@ func NewWriter(db *DB, cfg WriterConfig, reg prometheus.Registerer, logger *slog
 	return w, nil
 }
 
-// Write copies recs into the queue and returns at once. Rows that do not
-// fit are dropped and counted in tapflow_storage_dropped_rows_total
-// {reason="queue_full"}. recs may be reused by the caller after Write.
-func (w *Writer) Write(recs []flowtable.FlowRecord) {
+// Write copies recs into the queue and returns at once; see Writer.Write.
+func (w *engine[R]) Write(recs []R) {
 	if len(recs) == 0 {
 		return
 	}
@@ -228,7 +289,7 @@ func (w *Writer) Write(recs []flowtable.FlowRecord) {
 }
 
 // Flush inserts (or spools) everything queued so far and waits for it.
-func (w *Writer) Flush(ctx context.Context) error {
+func (w *engine[R]) Flush(ctx context.Context) error {
 	ack := make(chan struct{})
 	select {
 	case w.flushes <- ack:
@@ -245,11 +306,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting rows and writes what is queued to ClickHouse or, if
-// that fails, to the spool. When ctx ends first, running INSERTs are
-// abandoned and their batches spooled; Close still waits for that and
-// returns ctx.Err().
-func (w *Writer) Close(ctx context.Context) error {
+// Close stops accepting rows and drains; see Writer.Close.
+func (w *engine[R]) Close(ctx context.Context) error {
 	w.mu.Lock()
 	already := w.closed
 	w.closed = true
@@ -268,7 +326,7 @@ func (w *Writer) Close(ctx context.Context) error {
 }
 
 // run is the insert goroutine.
-func (w *Writer) run() {
+func (w *engine[R]) run() {
 	defer close(w.done)
 	defer w.cancel()
 	tick := time.NewTicker(w.cfg.FlushInterval)
@@ -293,7 +351,7 @@ func (w *Writer) run() {
 
 // flush takes full batches from the queue, or everything when all, and
 // writes them in order.
-func (w *Writer) flush(all bool) {
+func (w *engine[R]) flush(all bool) {
 	w.mu.Lock()
 	n := len(w.queue)
 	if !all {
@@ -319,7 +377,10 @@ func (w *Writer) flush(all bool) {
 
 // write inserts one batch, or spools it behind older spooled batches or
 // when the insert fails.
-func (w *Writer) write(recs []flowtable.FlowRecord) {
+func (w *engine[R]) write(recs []R) {
+	if c, ok := w.codec.(compacter[R]); ok {
+		recs = c.compact(recs)
+	}
 	if w.spool != nil && w.spool.len() > 0 {
 		w.toSpool(recs, false)
 		return
@@ -333,7 +394,7 @@ func (w *Writer) write(recs []flowtable.FlowRecord) {
 }
 
 // toSpool appends recs to the spool, or drops and counts them.
-func (w *Writer) toSpool(recs []flowtable.FlowRecord, inflight bool) {
+func (w *engine[R]) toSpool(recs []R, inflight bool) {
 	switch {
 	case w.spool == nil:
 		w.m.dropped.WithLabelValues(dropNoSpool).Add(float64(len(recs)))
@@ -342,7 +403,7 @@ func (w *Writer) toSpool(recs []flowtable.FlowRecord, inflight bool) {
 		w.m.dropped.WithLabelValues(dropSpoolFull).Add(float64(len(recs)))
 		return
 	}
-	if err := w.spool.append(recs, inflight); err != nil {
+	if err := w.spool.append(encodeSegment(w.codec, recs), len(recs), inflight); err != nil {
 		w.m.dropped.WithLabelValues(dropSpoolError).Add(float64(len(recs)))
 		w.logger.Error("spool write failed, batch dropped", "rows", len(recs), "err", err)
 		return
@@ -352,7 +413,7 @@ func (w *Writer) toSpool(recs []flowtable.FlowRecord, inflight bool) {
 }
 
 // failed counts a failed INSERT, logs it and backs off the spool replay.
-func (w *Writer) failed(err error, rows int, msg string) {
+func (w *engine[R]) failed(err error, rows int, msg string) {
 	w.m.insertErrors.Inc()
 	w.backoff = min(max(2*w.backoff, w.cfg.RetryMin), w.cfg.RetryMax)
 	w.nextRetry = time.Now().Add(w.backoff)
@@ -362,7 +423,7 @@ func (w *Writer) failed(err error, rows int, msg string) {
 // retrySpool replays spooled batches in order, oldest first, until one
 // fails, the spool is empty, the queue fills up, or a flush interval has
 // passed.
-func (w *Writer) retrySpool(now time.Time) {
+func (w *engine[R]) retrySpool(now time.Time) {
 	if w.spool == nil || w.spool.len() == 0 || now.Before(w.nextRetry) {
 		return
 	}
@@ -383,9 +444,9 @@ func (w *Writer) retrySpool(now time.Time) {
 }
 
 // replayHead inserts the oldest spooled batch and deletes it on success.
-func (w *Writer) replayHead() error {
+func (w *engine[R]) replayHead() error {
 	g := w.spool.head()
-	recs, err := w.spool.load(g)
+	recs, err := loadSegment(w.spool, g, w.codec)
 	if errors.Is(err, ErrCorruptSegment) {
 		w.logger.Error("spooled batch cannot be decoded, set aside", "segment", g.seq, "rows", g.rows, "err", err)
 		w.m.dropped.WithLabelValues(dropBadSegment).Add(float64(g.rows))
@@ -434,7 +495,7 @@ func (w *Writer) replayHead() error {
 	return w.removeHead(false)
 }
 
-func (w *Writer) removeHead(setAside bool) error {
+func (w *engine[R]) removeHead(setAside bool) error {
 	if err := w.spool.removeHead(setAside); err != nil {
 		w.failed(err, 0, "spool remove failed")
 		return err
@@ -446,21 +507,22 @@ func (w *Writer) removeHead(setAside bool) error {
 // insert sends recs as one INSERT. sent reports whether the failure came
 // after the data was handed to the server, in which case the rows may have
 // been written.
-func (w *Writer) insert(recs []flowtable.FlowRecord) (sent bool, err error) {
+func (w *engine[R]) insert(recs []R) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(w.ctx, w.cfg.InsertTimeout)
 	defer cancel()
 	b, err := w.db.conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return false, fmt.Errorf("prepare insert into %s: %w", w.table, asServerError(err))
 	}
-	w.cols.reset()
+	c := w.codec
+	c.reset()
 	for i := range recs {
-		w.cols.add(&recs[i])
+		c.add(&recs[i])
 	}
-	for i, v := range w.cols.values() {
+	for i, v := range c.values() {
 		if err := b.Column(i).Append(v); err != nil {
 			_ = b.Abort()
-			return false, fmt.Errorf("append column %s: %w", l4Columns[i].name, err)
+			return false, fmt.Errorf("append column %s: %w", c.columns()[i].name, err)
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -471,53 +533,12 @@ func (w *Writer) insert(recs []flowtable.FlowRecord) (sent bool, err error) {
 	return false, nil
 }
 
-// rowKey identifies a flow record in the table for the unfinished-batch
-// check.
-type rowKey struct{ flowID, startUS, endUS uint64 }
-
-// unwritten returns the records of recs not found in the table. The rows of
-// one batch are looked up by their time and flow_id range, and matched as a
-// multiset on (flow_id, start_time_us, end_time_us).
-func (w *Writer) unwritten(recs []flowtable.FlowRecord) ([]flowtable.FlowRecord, error) {
+// unwritten returns the rows of recs not yet in the table.
+func (w *engine[R]) unwritten(recs []R) ([]R, error) {
 	if len(recs) == 0 {
 		return recs, nil
 	}
-	minT, maxT := int64(1<<62), int64(-1)
-	minID, maxID := ^uint64(0), uint64(0)
-	for i := range recs {
-		t := dateTimeUnix(recs[i].EndTime)
-		minT, maxT = min(minT, t), max(maxT, t)
-		minID, maxID = min(minID, recs[i].FlowID), max(maxID, recs[i].FlowID)
-	}
-	q := fmt.Sprintf("SELECT flow_id, start_time_us, end_time_us FROM %s "+
-		"WHERE time >= toDateTime(%d) AND time <= toDateTime(%d) AND flow_id >= %d AND flow_id <= %d",
-		w.table, minT, maxT, minID, maxID)
 	ctx, cancel := context.WithTimeout(w.ctx, w.cfg.InsertTimeout)
 	defer cancel()
-	rows, err := w.db.conn.Query(ctx, q)
-	if err != nil {
-		return nil, asServerError(err)
-	}
-	defer rows.Close()
-	have := map[rowKey]int{}
-	for rows.Next() {
-		var k rowKey
-		if err := rows.Scan(&k.flowID, &k.startUS, &k.endUS); err != nil {
-			return nil, err
-		}
-		have[k]++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, asServerError(err)
-	}
-	out := recs[:0]
-	for _, r := range recs {
-		k := rowKey{r.FlowID, unixMicro(r.StartTime), unixMicro(r.EndTime)}
-		if have[k] > 0 {
-			have[k]--
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return w.codec.unwritten(ctx, w.db.conn, w.table, recs)
 }

@@ -2,7 +2,9 @@ package clickhouse
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -99,7 +101,7 @@ func TestWriterRoundTrip(t *testing.T) {
        if(is_ipv4 = 1, IPv4NumToString(toUInt32(client_ip4)), IPv6NumToString(toFixedString(client_ip6, 16))),
        if(is_ipv4 = 1, IPv4NumToString(toUInt32(server_ip4)), IPv6NumToString(toFixedString(server_ip6, 16))),
        outer_src, bytes_rx, start_time_us, end_time_us, toUInt32(time), toUInt32(end_time), close_type,
-       rtt_us, srt_sum_us, srt_count, art_max_us, lost_rx, fin_count, server_port
+       rtt_us, srt_sum_us, srt_count, art_max_us, lost_rx, lost_before_tap_tx, lost_before_tap_rx, fin_count, server_port
 FROM %s WHERE flow_id = %d`
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("flow_%d", tc.id), func(t *testing.T) {
@@ -114,11 +116,12 @@ FROM %s WHERE flow_id = %d`
 				rtt, srtCount            uint32
 				srtSum, artMax           uint64
 				lostRx, finCount         uint32
+				lostBeforeTx, lostBefore uint32
 				serverPort               uint16
 			)
 			require.NoError(t, db.conn.QueryRow(testCtx(t), fmt.Sprintf(q, table, tc.id)).Scan(
 				&isIPv4, &client, &server, &outerSrc, &bytesRx, &startUS, &endUS, &timeSec, &endSec, &closeType,
-				&rtt, &srtSum, &srtCount, &artMax, &lostRx, &finCount, &serverPort))
+				&rtt, &srtSum, &srtCount, &artMax, &lostRx, &lostBeforeTx, &lostBefore, &finCount, &serverPort))
 			require.Equal(t, tc.isIPv4, isIPv4)
 			require.Equal(t, tc.client, client)
 			require.Equal(t, tc.server, server)
@@ -134,6 +137,7 @@ FROM %s WHERE flow_id = %d`
 			require.Equal(t, r.SRTCount, srtCount)
 			require.Equal(t, r.ARTMax, artMax)
 			require.Equal(t, r.LostRx, lostRx)
+			require.Equal(t, [2]uint32{r.LostBeforeTapTx, r.LostBeforeTapRx}, [2]uint32{lostBeforeTx, lostBefore})
 			require.Equal(t, r.FINCount, finCount)
 			require.Equal(t, r.ServerPort, serverPort)
 		})
@@ -325,7 +329,7 @@ func TestWriterUnfinishedBatches(t *testing.T) {
 	sp, err := openSpool(spoolDir)
 	require.NoError(t, err)
 	for _, b := range [][]flowtable.FlowRecord{b1, b2, b3} {
-		require.NoError(t, sp.append(b, true))
+		require.NoError(t, sp.append(encodeSegment(&l4Cols{}, b), len(b), true))
 	}
 	// A half-written .tmp file from a crash is ignored and removed.
 	require.NoError(t, os.WriteFile(filepath.Join(spoolDir, "00000000000000000004.tmp"), []byte("TFSP"), 0o640))
@@ -361,10 +365,11 @@ func TestSpoolEncoding(t *testing.T) {
 	recs := testRecords(6, 1)
 	recs[0] = flowtable.FlowRecord{} // zero times, invalid addresses
 	recs[1].ClientIP = netip.MustParseAddr("fe80::1%eth0")
-	require.Len(t, encodeRecord(nil, &recs[2]), spoolRecordSize)
+	c := &l4Cols{}
+	require.Len(t, c.encode(nil, &recs[2]), l4SpoolRecordSize)
 
-	b := encodeSegment(recs)
-	got, err := decodeSegment(b)
+	b := encodeSegment(c, recs)
+	got, err := decodeSegment(c, b)
 	require.NoError(t, err)
 	require.Len(t, got, len(recs))
 	recs[1].ClientIP = recs[1].ClientIP.WithZone("") // zones are not kept
@@ -388,7 +393,7 @@ func TestSpoolEncoding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := decodeSegment(tc.mangle(encodeSegment(recs)))
+			_, err := decodeSegment(c, tc.mangle(encodeSegment(c, recs)))
 			require.ErrorIs(t, err, ErrCorruptSegment)
 		})
 	}
@@ -400,8 +405,10 @@ func TestWriterCorruptSegment(t *testing.T) {
 	spoolDir := t.TempDir()
 	sp, err := openSpool(spoolDir)
 	require.NoError(t, err)
-	require.NoError(t, sp.append(testRecords(10, 1), false))
-	require.NoError(t, sp.append(testRecords(10, 11), false))
+	for _, first := range []uint64{1, 11} {
+		recs := testRecords(10, first)
+		require.NoError(t, sp.append(encodeSegment(&l4Cols{}, recs), len(recs), false))
+	}
 	first := sp.path(1, extSeg)
 	b, err := os.ReadFile(first)
 	require.NoError(t, err)
@@ -417,4 +424,36 @@ func TestWriterCorruptSegment(t *testing.T) {
 	require.NoError(t, w.Close(context.Background()))
 	require.Equal(t, 10.0, metric(t, reg, "tapflow_storage_dropped_rows_total", "reason", dropBadSegment))
 	require.Equal(t, map[string]int{extBad: 1}, segments(t, spoolDir))
+}
+
+// A spool written before lost_before_tap_tx/rx were recorded (format 1)
+// still replays: the two counters decode as 0.
+func TestSpoolDecodesV1(t *testing.T) {
+	c := &l4Cols{}
+	recs := testRecords(3, 1)
+	v2 := encodeSegment(c, recs)
+	v1 := append([]byte(nil), v2[:spoolHeaderSize]...)
+	binary.LittleEndian.PutUint32(v1[8:], 1)
+	for i := range recs {
+		rec := v2[spoolHeaderSize+i*l4SpoolRecordSize:]
+		v1 = append(v1, rec[:l4SpoolRecordSizeV1]...)
+	}
+	v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, crcTable))
+	got, err := decodeSegment(c, v1)
+	require.NoError(t, err)
+	require.Len(t, got, len(recs))
+	for i := range recs {
+		want := recs[i]
+		want.LostBeforeTapTx, want.LostBeforeTapRx = 0, 0
+		got[i].StartTime, got[i].EndTime = want.StartTime, want.EndTime
+		require.Equal(t, want, got[i])
+	}
+
+	// openSpool reads each segment's row count from its header.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000000007.seg"), v1, 0o640))
+	sp, err := openSpool(dir)
+	require.NoError(t, err)
+	require.Equal(t, 3, sp.head().rows)
+	require.Equal(t, uint64(8), sp.next)
 }

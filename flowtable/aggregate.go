@@ -1,0 +1,221 @@
+package flowtable
+
+import "time"
+
+// Aggregation (network and network_map, 1 s and 1 m) without per-packet
+// hashing and without per-flow delta counters.
+//
+// The table keeps one set of edge aggregates (client ip → server ip:port,
+// tap, protocol) per second in a map keyed by a fixed-size comparable
+// struct. A flow remembers the index of its edge's entry (flow.agg): on a
+// packet the entry is reused when its key (which holds the second) still
+// matches, so the map is consulted once per flow and second, and the packet
+// adds to the entry directly (Packets, Bytes, and each metric event at the
+// place the flow counts it). When the clock enters a new second the
+// entries become NetworkMap1s rows, are folded per server into Network1s
+// rows and into the minute set; the minute set is emitted the same way when
+// the clock enters a new minute. Maps and slices are cleared, not freed, so
+// a warm table allocates nothing.
+
+// aggKey identifies one aggregate: the start of its second or minute (unix
+// seconds) and an edge, or a server when cli is zero.
+type aggKey struct {
+	sec      int64
+	cli, srv [16]byte
+	tapPort  uint32
+	srvPort  uint16
+	proto    uint8
+	tapType  uint8
+}
+
+type aggEntry struct {
+	key aggKey
+	m   Meter
+}
+
+// aggSet is a map of aggregates whose entries live in a slice, so that a
+// flow can keep an entry's index.
+type aggSet struct {
+	idx     map[aggKey]uint32
+	entries []aggEntry
+}
+
+func (s *aggSet) init(n int) {
+	s.idx = make(map[aggKey]uint32, n)
+	s.entries = make([]aggEntry, 0, n)
+}
+
+// get returns the index of k's entry, adding a zero one if needed.
+func (s *aggSet) get(k *aggKey) uint32 {
+	if i, ok := s.idx[*k]; ok {
+		return i
+	}
+	i := uint32(len(s.entries))
+	s.entries = append(s.entries, aggEntry{key: *k})
+	s.idx[*k] = i
+	return i
+}
+
+func (s *aggSet) add(k *aggKey, m *Meter) { s.entries[s.get(k)].m.Add(m) }
+
+func (s *aggSet) reset() {
+	clear(s.idx)
+	s.entries = s.entries[:0]
+}
+
+// aggregator is a table's aggregation state. It is off (sink nil) unless
+// the table's sink implements MetricsSink.
+type aggregator struct {
+	sink    MetricsSink
+	sec     aggSet // edges per second: the clock's second and late contributions to earlier ones
+	min     aggSet // edges per minute
+	fold    aggSet // scratch: the servers of the edges being emitted
+	minLast int64  // newest minute in min
+	last    uint32 // sec entry Table.meter found last
+	lastEnd uint32 // sec entry Table.endMeter found last
+	out     []MetricRow
+	rows    uint64
+	discard Meter // where a table without a MetricsSink counts
+}
+
+// aggInitEntries is the initial size of each set; they grow to the working
+// set and keep that size.
+const aggInitEntries = 1024
+
+func (a *aggregator) init(sink Sink, batch int) {
+	ms, ok := sink.(MetricsSink)
+	if !ok {
+		return
+	}
+	a.sink = ms
+	a.sec.init(aggInitEntries)
+	a.min.init(aggInitEntries)
+	a.fold.init(aggInitEntries)
+	a.out = make([]MetricRow, 0, batch)
+}
+
+// edgeKey returns the key of f's edge in second sec.
+func (f *flow) edgeKey(sec int64) aggKey {
+	k := &f.key
+	e := aggKey{sec: sec, tapPort: k.TapPort, proto: k.Proto, tapType: k.TapType}
+	if f.flags&fClientIsLo != 0 {
+		e.cli, e.srv, e.srvPort = k.Lo, k.Hi, k.HiPort
+	} else {
+		e.cli, e.srv, e.srvPort = k.Hi, k.Lo, k.LoPort
+	}
+	return e
+}
+
+// meter returns the aggregate that f's packets count in now: its edge in the
+// clock's second. The entry the flow used last, then the one any flow used
+// last (a new flow of a busy edge), are tried before the map.
+func (t *Table) meter(f *flow) *Meter {
+	a := &t.agg
+	if a.sink == nil {
+		return &a.discard
+	}
+	k := f.edgeKey(t.nowSec)
+	e := a.sec.entries
+	if i := f.agg; i < uint32(len(e)) && e[i].key == k {
+		return &e[i].m
+	}
+	i := a.find(&k, &a.last)
+	f.agg = i
+	return &a.sec.entries[i].m
+}
+
+// find returns the index of k's entry in sec, trying *last (the entry a
+// previous find returned) before the map, and updates *last.
+func (a *aggregator) find(k *aggKey, last *uint32) uint32 {
+	if i := *last; i < uint32(len(a.sec.entries)) && a.sec.entries[i].key == *k {
+		return i
+	}
+	i := a.sec.get(k)
+	*last = i
+	return i
+}
+
+// endMeter returns the aggregate that what is known when f's report is
+// emitted counts in: its edge in the second of the report's EndTime.
+func (t *Table) endMeter(f *flow) *Meter {
+	a := &t.agg
+	if a.sink == nil {
+		return &a.discard
+	}
+	sec := max(f.lastTime(), f.periodFrom) / 1_000_000
+	if sec == t.nowSec {
+		return t.meter(f)
+	}
+	// Flows ending together often ended (went idle) in the same second.
+	k := f.edgeKey(sec)
+	return &a.sec.entries[a.find(&k, &a.lastEnd)].m
+}
+
+// emit hands every second aggregated so far to the sink and folds it into
+// its minute; the minutes go out once the clock (second now) has left the
+// newest of them, or at once when all is set (Flush).
+func (a *aggregator) emit(now int64, all bool) {
+	if a.sink == nil {
+		return
+	}
+	if len(a.sec.entries) > 0 {
+		for i := range a.sec.entries {
+			e := &a.sec.entries[i]
+			a.row(NetworkMap1s, e)
+			k := e.key
+			k.cli = [16]byte{}
+			a.fold.add(&k, &e.m)
+			k = e.key
+			k.sec -= k.sec % 60
+			if len(a.min.entries) == 0 || k.sec > a.minLast {
+				a.minLast = k.sec
+			}
+			a.min.add(&k, &e.m)
+		}
+		a.sec.reset()
+		a.emitFold(Network1s)
+	}
+	if len(a.min.entries) > 0 && (all || a.minLast < now-now%60) {
+		for i := range a.min.entries {
+			e := &a.min.entries[i]
+			a.row(NetworkMap1m, e)
+			k := e.key
+			k.cli = [16]byte{}
+			a.fold.add(&k, &e.m)
+		}
+		a.min.reset()
+		a.emitFold(Network1m)
+	}
+	a.flush()
+}
+
+func (a *aggregator) emitFold(tbl MetricTable) {
+	for i := range a.fold.entries {
+		a.row(tbl, &a.fold.entries[i])
+	}
+	a.fold.reset()
+}
+
+func (a *aggregator) row(tbl MetricTable, e *aggEntry) {
+	a.out = append(a.out, MetricRow{
+		Table: tbl, Time: time.Unix(e.key.sec, 0).UTC(),
+		TapType: e.key.tapType, TapPort: e.key.tapPort, Proto: e.key.proto,
+		ServerIP: addr16(e.key.srv), ServerPort: e.key.srvPort,
+		Meter: e.m,
+	})
+	if tbl.IsMap() {
+		a.out[len(a.out)-1].ClientIP = addr16(e.key.cli)
+	}
+	if len(a.out) == cap(a.out) {
+		a.flush()
+	}
+}
+
+func (a *aggregator) flush() {
+	if len(a.out) == 0 {
+		return
+	}
+	a.rows += uint64(len(a.out))
+	a.sink.WriteMetrics(a.out)
+	a.out = a.out[:0]
+}
