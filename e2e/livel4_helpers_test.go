@@ -233,16 +233,60 @@ type liveLab struct {
 	script        string
 	pcap          string
 	dump          *exec.Cmd
+	dumpDone      <-chan struct{}
 	dumpErr       *syncBuffer
+	capRx0        int  // capDev's rx_packets when tcpdump started
+	pin           bool // run client and server on CPU 0 only
+	id            string
+}
+
+// python returns the command running the traffic script in ns.
+func (l *liveLab) python(ns string, args ...string) *exec.Cmd {
+	argv := []string{"netns", "exec", ns}
+	if l.pin {
+		argv = append(argv, "taskset", "-c", "0")
+	}
+	argv = append(argv, "python3", l.script)
+	return exec.Command("ip", append(argv, args...)...)
+}
+
+// liveStart starts cmd and returns a channel closed when it has exited;
+// the test's cleanup kills it if it still runs. Only the goroutine started
+// here waits for cmd.
+func liveStart(t *testing.T, cmd *exec.Cmd) <-chan struct{} {
+	t.Helper()
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	return done
+}
+
+// capRx returns how many packets the SPAN port received.
+func (l *liveLab) capRx() int {
+	l.t.Helper()
+	raw, err := os.ReadFile("/sys/class/net/" + l.capDev + "/statistics/rx_packets")
+	require.NoError(l.t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	require.NoError(l.t, err)
+	return n
 }
 
 func newLiveLab(t *testing.T, idx int, script string) *liveLab {
 	t.Helper()
 	id := fmt.Sprintf("%04d%02d", os.Getpid()%10000, idx)
 	l := &liveLab{t: t, cli: "tlc" + id, rtr: "tlr" + id, srv: "tls" + id, srvDev: "tls" + id,
-		capDev: "tlm" + id + "c", dir: t.TempDir(), script: script}
+		capDev: "tlm" + id + "c", dir: t.TempDir(), script: script, id: id}
 	cdev, rc, rs, span := "tlc"+id, "tlrc"+id, "tlrs"+id, "tlm"+id
 	netns(t, l.cli, l.rtr, l.srv)
+	for _, ns := range []string{l.cli, l.rtr, l.srv} {
+		// IPv4 only: no IPv6 neighbour discovery or MLD on the links, so
+		// the SPAN port carries only the scenario's traffic and ARP.
+		sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	}
 	sh(t, "ip", "link", "add", cdev, "netns", l.cli, "type", "veth", "peer", "name", rc, "netns", l.rtr)
 	sh(t, "ip", "link", "add", rs, "netns", l.rtr, "type", "veth", "peer", "name", l.srvDev, "netns", l.srv)
 	sh(t, "ip", "link", "add", span, "netns", l.srv, "type", "veth", "peer", "name", l.capDev)
@@ -254,7 +298,6 @@ func newLiveLab(t *testing.T, idx int, script string) *liveLab {
 		{"ip", "-n", l.rtr, "addr", "add", "10.78.2.254/24", "dev", rs},
 		{"ip", "-n", l.srv, "addr", "add", liveSrvIP + "/24", "dev", l.srvDev},
 		{"ip", "netns", "exec", l.rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
-		{"ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv6.conf." + span + ".disable_ipv6=1"},
 		{"sysctl", "-qw", "net.ipv6.conf." + l.capDev + ".disable_ipv6=1"},
 	} {
 		sh(t, c...)
@@ -289,6 +332,46 @@ func newLiveLab(t *testing.T, idx int, script string) *liveLab {
 		})
 	}
 	return l
+}
+
+// reorderPath adds a second router → server link, mirrored on the server
+// side like the first, and routes two consecutive client data segments out
+// of every `every` over it. A tbf on it lets the first of the two through
+// at once and holds the second for one packet time at `rate` (about 30 µs
+// at 400 Mbit/s), so the next segments, taking the first link, overtake
+// it: reordering before the tap, by a known amount, without netem.
+func (l *liveLab) reorderPath(every int, rate string) {
+	l.t.Helper()
+	rs2, sdev2 := "tlrt"+l.id, "tlst"+l.id
+	sh(l.t, "ip", "link", "add", rs2, "netns", l.rtr, "type", "veth", "peer", "name", sdev2, "netns", l.srv)
+	for _, c := range [][]string{
+		{"ip", "-n", l.rtr, "addr", "add", "10.78.3.254/24", "dev", rs2},
+		{"ip", "-n", l.srv, "addr", "add", "10.78.3.2/24", "dev", sdev2},
+		{"ip", "-n", l.rtr, "link", "set", rs2, "gso_max_segs", "1", "up"},
+		{"ip", "-n", l.srv, "link", "set", sdev2, "gso_max_segs", "1", "up"},
+		// Packets for 10.78.2.2 arrive on the second link: no reverse-path check.
+		{"ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf." + sdev2 + ".rp_filter=0"},
+		{"ip", "netns", "exec", l.srv, "tc", "qdisc", "add", "dev", sdev2, "clsact"},
+		{"ip", "netns", "exec", l.srv, "tc", "filter", "add", "dev", sdev2, "ingress", "protocol", "all",
+			"u32", "match", "u32", "0", "0", "action", "mirred", "egress", "mirror", "dev", "tlm" + l.id},
+		{"ip", "-n", l.rtr, "rule", "add", "fwmark", "1", "table", "100"},
+		{"ip", "-n", l.rtr, "route", "add", liveSrvIP, "via", "10.78.3.2", "dev", rs2, "table", "100"},
+	} {
+		sh(l.t, c...)
+	}
+	if out, err := exec.Command("ip", "netns", "exec", l.rtr, "tc", "qdisc", "add", "dev", rs2, "root",
+		"tbf", "rate", rate, "burst", "1600", "latency", "100ms").CombinedOutput(); err != nil {
+		skipOrFail(l.t, "tc qdisc tbf: %v: %s", err, out)
+	}
+	for _, n := range []string{"0", "1"} {
+		l.iptables(l.rtr, "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", strconv.Itoa(livePort),
+			"-m", "length", "--length", "1000:65535", "-m", "statistic", "--mode", "nth", "--every", strconv.Itoa(every),
+			"--packet", n, "-j", "MARK", "--set-mark", "1")
+	}
+	waitFor(l.t, sdev2+" up", func() bool {
+		out, _ := exec.Command("ip", "-n", l.srv, "-o", "link", "show", "dev", sdev2).Output()
+		return strings.Contains(string(out), "state UP")
+	})
 }
 
 // sysctl sets a per-namespace sysctl in ns.
@@ -330,14 +413,15 @@ func (l *liveLab) startCapture() {
 	l.pcap = filepath.Join(l.dir, "span.pcap")
 	// --immediate-mode: without it TPACKET_V3 hands packets over by ring
 	// block, and those of the block still open at SIGTERM are lost without
-	// being counted as drops.
-	l.dump = exec.Command("tcpdump", "-i", l.capDev, "-n", "-s", "0", "-U", "--immediate-mode", "-w", l.pcap)
+	// being counted as drops. In immediate mode libpcap uses TPACKET_V2
+	// with one snaplen-sized slot per packet: a 2 KB snaplen (frames are at
+	// most 1514 bytes, GSO being off) and a 64 MB buffer give 32 k slots.
+	l.dump = exec.Command("tcpdump", "-i", l.capDev, "-n", "-s", "2048", "-B", "65536", "-U", "--immediate-mode", "-w", l.pcap)
 	l.dumpErr = &syncBuffer{}
 	l.dump.Stderr = l.dumpErr
-	require.NoError(l.t, l.dump.Start())
-	dump := l.dump
-	l.t.Cleanup(func() { dump.Process.Kill(); dump.Wait() })
+	l.dumpDone = liveStart(l.t, l.dump)
 	waitFor(l.t, "tcpdump listening", func() bool { return strings.Contains(l.dumpErr.String(), "listening on") })
+	l.capRx0 = l.capRx()
 }
 
 var liveDroppedRE = regexp.MustCompile(`(\d+) packets? dropped by kernel`)
@@ -349,15 +433,25 @@ func (l *liveLab) stopCapture() {
 	l.t.Helper()
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(l.t, l.dump.Process.Signal(syscall.SIGTERM))
-	l.dump.Wait()
+	<-l.dumpDone
 	m := liveDroppedRE.FindStringSubmatch(l.dumpErr.String())
 	require.NotNil(l.t, m, "tcpdump summary: %s", l.dumpErr.String())
 	require.Equal(l.t, "0", m[1], "tcpdump dropped packets: %s", l.dumpErr.String())
-	raw, err := os.ReadFile("/sys/class/net/" + l.capDev + "/statistics/rx_packets")
-	require.NoError(l.t, err)
-	rx, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	require.NoError(l.t, err)
-	require.Equal(l.t, rx, l.pcapPackets(), "packets the SPAN port received vs packets in the capture")
+	require.Equal(l.t, l.capRx()-l.capRx0, l.pcapPackets(), "packets the SPAN port received vs packets in the capture")
+}
+
+// keepCapture copies the capture out of the test's temporary directory,
+// as evidence, and returns where.
+func (l *liveLab) keepCapture() string {
+	keep := filepath.Join(os.TempDir(), "livel4-"+strings.NewReplacer("/", "-", " ", "_").Replace(l.t.Name())+".pcap")
+	raw, err := os.ReadFile(l.pcap)
+	if err == nil {
+		err = os.WriteFile(keep, raw, 0o644)
+	}
+	if err != nil {
+		return "(not kept: " + err.Error() + ")"
+	}
+	return keep
 }
 
 // pcapPackets counts the packets of the capture.
@@ -382,15 +476,10 @@ func (l *liveLab) pcapPackets() int {
 // to listen.
 func (l *liveLab) server(args ...string) {
 	l.t.Helper()
-	argv := append([]string{"netns", "exec", l.srv, "python3", l.script, "server",
-		"--host", liveSrvIP, "--port", strconv.Itoa(livePort)}, args...)
-	cmd := exec.Command("ip", argv...)
+	cmd := l.python(l.srv, append([]string{"server", "--host", liveSrvIP, "--port", strconv.Itoa(livePort)}, args...)...)
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut
-	require.NoError(l.t, cmd.Start())
-	l.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	done := liveStart(l.t, cmd)
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(out.String(), "ready") {
 		select {
@@ -407,9 +496,8 @@ func (l *liveLab) server(args ...string) {
 // printed.
 func (l *liveLab) client(mode string, cport int, args ...string) map[string]any {
 	l.t.Helper()
-	argv := append([]string{"netns", "exec", l.cli, "python3", l.script, mode,
-		"--host", liveSrvIP, "--port", strconv.Itoa(livePort), "--cport", strconv.Itoa(cport)}, args...)
-	cmd := exec.Command("ip", argv...)
+	cmd := l.python(l.cli, append([]string{mode, "--host", liveSrvIP, "--port", strconv.Itoa(livePort),
+		"--cport", strconv.Itoa(cport)}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -520,6 +608,7 @@ func (m *liveRec) add(x *liveRec) {
 // liveSeg is one TCP segment of the capture.
 type liveSeg struct {
 	ts       time.Time
+	ipid     uint16
 	toServer bool
 	flags    string
 	seq, ack uint32
@@ -550,7 +639,7 @@ func (l *liveLab) liveSegments(cport uint16) []liveSeg {
 			tcp.DecodeFromBytes(ip.Payload, nil) != nil {
 			continue
 		}
-		s := liveSeg{ts: ci.Timestamp, seq: tcp.Seq, ack: tcp.Ack, win: tcp.Window, payload: len(tcp.Payload)}
+		s := liveSeg{ts: ci.Timestamp, ipid: ip.Id, seq: tcp.Seq, ack: tcp.Ack, win: tcp.Window, payload: len(tcp.Payload)}
 		switch {
 		case uint16(tcp.SrcPort) == cport && uint16(tcp.DstPort) == livePort:
 			s.toServer = true
@@ -571,12 +660,14 @@ func (l *liveLab) liveSegments(cport uint16) []liveSeg {
 	return segs
 }
 
-// liveTrace renders segments like tcpdump with relative sequence numbers
-// and µs since the first packet: the evidence printed with a failure.
-func liveTrace(segs []liveSeg, limit int) string {
+// liveTrace renders segs[from:to] like tcpdump, with sequence numbers
+// relative to the flow's first segment in each direction, µs since the
+// flow's first packet and the IP ID: the evidence printed with a failure.
+func liveTrace(segs []liveSeg, from, to int) string {
 	if len(segs) == 0 {
-		return "(no packets)"
+		return "  (no packets)\n"
 	}
+	from, to = max(from, 0), min(to, len(segs))
 	var isn [2]uint32
 	var have [2]bool
 	for _, s := range segs {
@@ -589,32 +680,155 @@ func liveTrace(segs []liveSeg, limit int) string {
 		}
 	}
 	var b strings.Builder
-	for i, s := range segs {
-		if limit > 0 && i == limit/2 && len(segs) > limit {
-			fmt.Fprintf(&b, "  … %d packets …\n", len(segs)-limit)
-		}
-		if limit > 0 && i >= limit/2 && i < len(segs)-limit/2 && len(segs) > limit {
-			continue
-		}
+	for i := from; i < to; i++ {
+		s := segs[i]
 		dir, d := "C>S", 0
 		if !s.toServer {
 			dir, d = "S>C", 1
 		}
-		fmt.Fprintf(&b, "  %9dµs %s [%-3s] seq %d ack %d win %d len %d\n",
-			s.ts.Sub(segs[0].ts).Microseconds(), dir, s.flags, s.seq-isn[d], s.ack-isn[1-d], s.win, s.payload)
+		ack := "-"
+		if strings.Contains(s.flags, ".") {
+			ack = strconv.FormatUint(uint64(s.ack-isn[1-d]), 10)
+		}
+		fmt.Fprintf(&b, "  #%-5d %9dµs %s id %5d [%-3s] seq %d ack %s win %d len %d\n",
+			i, s.ts.Sub(segs[0].ts).Microseconds(), dir, s.ipid, s.flags, s.seq-isn[d], ack, s.win, s.payload)
 	}
 	return b.String()
 }
 
-// liveSeqShape counts, in the client → server direction, the data segments
-// that start beyond the highest sequence seen (holes: the tap never saw
-// the bytes before them, so they were lost before it) and those entirely
-// at or below it (repeats: retransmissions of bytes the tap saw).
-func liveSeqShape(segs []liveSeg) (holes, repeats int) {
-	var nxt uint32
-	started := false
+// liveShape renders the flow compactly, one token per run of alike
+// packets: > client → server, < server → client, TCP flags (S F R P .),
+// d when the packet carries data, ×n for a run, e.g. ">S <S. >. >P.d <. <P.d".
+func liveShape(segs []liveSeg) string {
+	var toks []string
+	var counts []int
 	for _, s := range segs {
+		tok := "<" + s.flags
+		if s.toServer {
+			tok = ">" + s.flags
+		}
+		if s.payload > 0 {
+			tok += "d"
+		}
+		if n := len(toks); n > 0 && toks[n-1] == tok {
+			counts[n-1]++
+			continue
+		}
+		toks, counts = append(toks, tok), append(counts, 1)
+	}
+	for i := range toks {
+		if counts[i] > 1 {
+			toks[i] += "×" + strconv.Itoa(counts[i])
+		}
+	}
+	return strings.Join(toks, " ")
+}
+
+// liveTraceHeadTail renders the first and last limit/2 segments.
+func liveTraceHeadTail(segs []liveSeg, limit int) string {
+	if len(segs) <= limit {
+		return liveTrace(segs, 0, len(segs))
+	}
+	return liveTrace(segs, 0, limit/2) + fmt.Sprintf("  … %d packets …\n", len(segs)-limit) +
+		liveTrace(segs, len(segs)-limit/2, len(segs))
+}
+
+// liveSeqStats is the client → server sequence space as the tap saw it,
+// with the ground truth the IP ID gives: Linux numbers the IP ID of a
+// connected TCP socket's packets from a per-socket counter, so a segment
+// that fills a hole with an IP ID below that of the segment that opened the
+// hole was sent first and arrived late (reordering), and one with a higher
+// IP ID was sent later (a retransmission of bytes lost before the tap).
+type liveSeqStats struct {
+	Holes int // data segments starting beyond the highest sequence seen
+	// Segments below the highest sequence covering bytes of a hole: the
+	// retransmissions of bytes lost before the tap, and the late originals.
+	RetransFills, LateFills int
+	// SpuriousFills are the retransmitted fills whose original arrived
+	// later still (a repeat with an IP ID below the hole opener's): the
+	// bytes were delayed, not lost, but only the receiver's D-SACK or the
+	// IP IDs tell a tap so.
+	SpuriousFills int
+	// Segments below the highest sequence covering no hole byte:
+	// retransmissions of bytes the tap saw, and of those the ones the
+	// server had not ACKed yet when the tap saw them.
+	Repeats, RepeatsUnacked int
+	OpenAtEnd               int // holes never filled
+
+	// What a tracker keeping one gap per direction makes of the same
+	// segments (holes opened while one is open merge into it; a segment
+	// overlapping the gap after the receiver ACKed exactly its start is a
+	// loss before the tap; a gap still open at the end is one more), when
+	// the capture says otherwise: late segments (LateAsLostAt) and
+	// repeats of bytes the tap saw (RepeatAsLostAt) taken for losses
+	// before the tap, indexes in segs; MergedOpenAtEnd is 1 if the merged
+	// gap is still open at the end though every hole was filled.
+	LateAsLostAt, RepeatAsLostAt []int
+	MergedOpenAtEnd              int
+	// SingleGapLost is that tracker's count of losses before the tap.
+	SingleGapLost int
+}
+
+func (st liveSeqStats) String() string {
+	return fmt.Sprintf("holes %d (retransmitted fills %d of which %d spurious, late fills %d, never filled %d), repeats %d (unACKed %d); "+
+		"a single-gap tracker counts %d losses before the tap, taking %d late segments, %d repeats and %d open merged gap for losses",
+		st.Holes, st.RetransFills, st.SpuriousFills, st.LateFills, st.OpenAtEnd, st.Repeats, st.RepeatsUnacked,
+		st.SingleGapLost, len(st.LateAsLostAt), len(st.RepeatAsLostAt), st.MergedOpenAtEnd)
+}
+
+func max32(a, b uint32) uint32 {
+	if int32(a-b) > 0 {
+		return a
+	}
+	return b
+}
+
+func min32(a, b uint32) uint32 {
+	if int32(a-b) < 0 {
+		return a
+	}
+	return b
+}
+
+// liveSeqShape computes liveSeqStats from one flow's segments.
+func liveSeqShape(segs []liveSeg) liveSeqStats {
+	type hole struct {
+		lo, hi uint32
+		id     uint16 // IP ID of the segment that opened it
+	}
+	var open []hole
+	var filled []hole // holes (parts) filled by a retransmission, id: the opener's
+	var st liveSeqStats
+	lt := func(a, b uint32) bool { return int32(a-b) < 0 }
+	le := func(a, b uint32) bool { return int32(a-b) <= 0 }
+	var nxt, maxAck uint32
+	var gLo, gHi uint32 // the single merged gap; gLo == gHi: none
+	gAsked := false
+	started, acked := false, false
+	for i, s := range segs {
 		if !s.toServer {
+			if strings.Contains(s.flags, ".") && !strings.Contains(s.flags, "R") && started {
+				a := s.ack
+				if gLo != gHi {
+					switch {
+					case a == gLo:
+						gAsked = true
+					case lt(gLo, a) && le(a, nxt):
+						// ACKed past the gap's start: bytes the tap missed.
+						if le(gHi, a) {
+							gLo = gHi
+						} else {
+							gLo = a
+						}
+					}
+				}
+				if !acked || lt(maxAck, a) {
+					maxAck, acked = a, true
+				}
+			}
+			continue
+		}
+		if strings.Contains(s.flags, "R") {
 			continue
 		}
 		n := uint32(s.payload)
@@ -624,18 +838,97 @@ func liveSeqShape(segs []liveSeg) (holes, repeats int) {
 		if n == 0 {
 			continue
 		}
-		end := s.seq + n
+		lo, hi := s.seq, s.seq+n
+		if !started {
+			started, nxt, gLo, gHi = true, hi, hi, hi
+			continue
+		}
+		if le(nxt, lo) {
+			if lo != nxt {
+				st.Holes++
+				open = append(open, hole{lo: nxt, hi: lo, id: s.ipid})
+				if gLo == gHi {
+					gLo, gAsked = nxt, false
+				}
+				gHi = lo
+			}
+			nxt = hi
+			continue
+		}
+		if n <= 1 && !strings.ContainsAny(s.flags, "SF") && lo+1 == nxt {
+			continue // keepalive
+		}
+		// Behind the highest sequence: the truth from the hole list.
+		var hit *hole
+		var rest []hole
+		for _, h := range open {
+			if !lt(lo, h.hi) || !lt(h.lo, hi) {
+				rest = append(rest, h)
+				continue
+			}
+			if hit == nil {
+				hit = &h
+			}
+			if int16(s.ipid-h.id) > 0 {
+				filled = append(filled, hole{lo: max32(lo, h.lo), hi: min32(hi, h.hi), id: h.id})
+			}
+			if lt(h.lo, lo) {
+				rest = append(rest, hole{lo: h.lo, hi: lo, id: h.id})
+			}
+			if lt(hi, h.hi) {
+				rest = append(rest, hole{lo: hi, hi: h.hi, id: h.id})
+			}
+		}
+		open = rest
+		late, repeat := false, false
 		switch {
-		case !started:
-			started, nxt = true, end
-		case int32(s.seq-nxt) > 0:
-			holes++
-			nxt = end
-		case int32(end-nxt) <= 0:
-			repeats++
+		case hit != nil && int16(s.ipid-hit.id) < 0:
+			st.LateFills++
+			late = true
+		case hit != nil:
+			st.RetransFills++
 		default:
-			nxt = end
+			st.Repeats++
+			repeat = true
+			for j := range filled {
+				if f := &filled[j]; f.hi != f.lo && lt(lo, f.hi) && lt(f.lo, hi) && int16(s.ipid-f.id) < 0 {
+					st.SpuriousFills++
+					f.hi = f.lo // count once
+				}
+			}
+			if !acked || lt(maxAck, hi) {
+				st.RepeatsUnacked++
+			}
+		}
+		// The single-gap tracker.
+		if gLo != gHi && lt(lo, gHi) && lt(gLo, hi) {
+			if gAsked {
+				st.SingleGapLost++
+				if late {
+					st.LateAsLostAt = append(st.LateAsLostAt, i)
+				} else if repeat {
+					st.RepeatAsLostAt = append(st.RepeatAsLostAt, i)
+				}
+			}
+			switch {
+			case le(lo, gLo) && le(gHi, hi):
+				gLo = gHi
+			case le(lo, gLo):
+				gLo = hi
+			case le(gHi, hi):
+				gHi = lo
+			}
+		}
+		if lt(nxt, hi) {
+			nxt = hi
 		}
 	}
-	return holes, repeats
+	st.OpenAtEnd = len(open)
+	if gLo != gHi {
+		st.SingleGapLost++
+		if len(open) == 0 {
+			st.MergedOpenAtEnd = 1
+		}
+	}
+	return st
 }
