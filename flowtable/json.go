@@ -3,6 +3,7 @@ package flowtable
 import (
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // AppendJSON appends r as one JSON object (the `replay --print l4` line
@@ -11,19 +12,20 @@ import (
 func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"flow_id":`...)
 	dst = strconv.AppendUint(dst, r.FlowID, 10)
-	dst = appendStr(dst, "proto", ProtoName(r.Proto))
+	dst = append(appendKey(dst, "proto"), '"')
+	dst = append(append(dst, ProtoName(r.Proto)...), '"')
 	dst = appendUint(dst, "ip_proto", uint64(r.Proto))
-	dst = appendStr(dst, "client_ip", addrString(r.ClientIP))
+	dst = appendAddr(dst, "client_ip", r.ClientIP)
 	dst = appendUint(dst, "client_port", uint64(r.ClientPort))
-	dst = appendStr(dst, "server_ip", addrString(r.ServerIP))
+	dst = appendAddr(dst, "server_ip", r.ServerIP)
 	dst = appendUint(dst, "server_port", uint64(r.ServerPort))
 	dst = appendUint(dst, "vlan", uint64(r.VLAN))
 	dst = appendUint(dst, "tap_type", uint64(r.TapType))
 	dst = appendUint(dst, "tap_port", uint64(r.TapPort))
-	dst = appendStr(dst, "outer_src", addrString(r.OuterSrc))
-	dst = appendStr(dst, "outer_dst", addrString(r.OuterDst))
-	dst = appendStr(dst, "start_time", r.StartTime.UTC().Format(timeFormat))
-	dst = appendStr(dst, "end_time", r.EndTime.UTC().Format(timeFormat))
+	dst = appendAddr(dst, "outer_src", r.OuterSrc)
+	dst = appendAddr(dst, "outer_dst", r.OuterDst)
+	dst = appendTime(dst, "start_time", r.StartTime)
+	dst = appendTime(dst, "end_time", r.EndTime)
 	dst = appendUint(dst, "close_type", uint64(r.CloseType))
 	for _, f := range [...]struct {
 		name string
@@ -47,26 +49,56 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// timeFormat is RFC 3339 with microseconds, always six digits.
-const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
+// The values below need no JSON escaping (addresses, RFC 3339 times,
+// protocol names), so they are appended as they are: printing is a large
+// part of `replay --print l4`'s cost.
 
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
-}
-
-func appendStr(dst []byte, k, v string) []byte {
+func appendKey(dst []byte, k string) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, k...)
-	dst = append(dst, '"', ':')
-	return strconv.AppendQuote(dst, v)
+	return append(dst, '"', ':')
+}
+
+func appendAddr(dst []byte, k string, a netip.Addr) []byte {
+	dst = append(appendKey(dst, k), '"')
+	if a.IsValid() {
+		dst = a.AppendTo(dst)
+	}
+	return append(dst, '"')
+}
+
+// appendTime writes t in UTC as RFC 3339 with six fractional digits
+// (2006-01-02T15:04:05.000000Z).
+func appendTime(dst []byte, k string, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	dst = append(appendKey(dst, k), '"')
+	dst = appendDigits(dst, y, 4)
+	dst = appendDigits(append(dst, '-'), int(mo), 2)
+	dst = appendDigits(append(dst, '-'), d, 2)
+	dst = appendDigits(append(dst, 'T'), h, 2)
+	dst = appendDigits(append(dst, ':'), mi, 2)
+	dst = appendDigits(append(dst, ':'), sec, 2)
+	dst = appendDigits(append(dst, '.'), t.Nanosecond()/1000, 6)
+	return append(dst, 'Z', '"')
+}
+
+// appendDigits writes v zero-padded to n digits.
+func appendDigits(dst []byte, v, n int) []byte {
+	var b [20]byte
+	i := len(b)
+	for v >= 10 || n > 1 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		n--
+	}
+	i--
+	b[i] = byte('0' + v)
+	return append(dst, b[i:]...)
 }
 
 func appendUint(dst []byte, k string, v uint64) []byte {
-	dst = append(dst, ',', '"')
-	dst = append(dst, k...)
-	dst = append(dst, '"', ':')
-	return strconv.AppendUint(dst, v, 10)
+	return strconv.AppendUint(appendKey(dst, k), v, 10)
 }

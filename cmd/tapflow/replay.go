@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -22,6 +24,7 @@ func newReplayCmd() *cobra.Command {
 		workers int
 		noDecap bool
 		dedup   bool
+		cpuprof string
 		store   storeFlags
 	)
 	cmd := &cobra.Command{
@@ -65,6 +68,13 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 			if err != nil {
 				return err
 			}
+			if cpuprof != "" {
+				stop, err := startCPUProfile(cpuprof)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			start := time.Now()
 			runErr := p.Run(cmd.Context(), src)
 			cerr := closeSink()
@@ -83,6 +93,7 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 	cmd.Flags().BoolVar(&stats, "stats", false, "print packet and flow counters to stderr at the end")
 	cmd.Flags().IntVar(&workers, "workers", 1, "flow-table workers (0 = one per CPU)")
 	cmd.Flags().BoolVar(&noDecap, "no-decap", false, "analyze tunnels as outer flows instead of decapsulating")
+	cmd.Flags().StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the replay to this file (go tool pprof)")
 	cmd.Flags().BoolVar(&dedup, "dedup", true, "drop the second copy of a packet seen twice (both sides of a SPAN)")
 	store.register(cmd)
 	return cmd
@@ -133,4 +144,16 @@ func (s *jsonSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Flush()
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
