@@ -39,3 +39,22 @@ bench-smoke:
 
 clean:
 	rm -rf build
+
+## Benchmarks against peer tools (bench/README.md). Not part of `make test`.
+.PHONY: bench-corpus bench bench-live
+
+## bench-corpus: build the deterministic corpus build/bench/corpus.pcap (skipped when its stamp matches).
+bench-corpus:
+	$(GO) run ./bench/cmd/corpus
+
+## bench: install missing peers, then tapflow vs tcpdump/softflowd/pmacctd/argus/ndpiReader on one core, plus scaling tables.
+bench: build bench-corpus
+	scripts/deps.sh bench
+	$(GO) build -o build/runbench ./bench/cmd/runbench
+	build/runbench offline
+
+## bench-live: tcpreplay a corpus slice into a veth between two netns; tapflow vs tcpdump vs softflowd (root).
+bench-live: build bench-corpus
+	scripts/deps.sh bench
+	$(GO) build -o build/runbench ./bench/cmd/runbench
+	build/runbench live

@@ -6,8 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,12 +36,15 @@ type OfflineConfig struct {
 	// WorkersCPUs are taskset CPU lists per worker count for the scaling
 	// table.
 	Workers []int
-	// Memory, if set, measures the flow table's heap per active flow for
-	// each size in MemoryFlows (in this process: see bench/flowmem).
-	Memory      func(flows int) (MemoryRow, error)
-	MemoryFlows []int
+	// Root is the module root; the memory table runs
+	// BenchmarkTableMemory of bench/flowmem there with `go test`. Empty
+	// skips the memory table.
+	Root string
 	// BatchSizes for the ClickHouse rows/s table.
 	BatchSizes []int
+	// RunTimeout bounds one run of one tool; a tool that hangs becomes an
+	// error row.
+	RunTimeout time.Duration
 	// WorkDir holds per-run files; empty uses a temporary directory that is
 	// removed afterwards.
 	WorkDir  string
@@ -49,12 +55,12 @@ type OfflineConfig struct {
 // DefaultOfflineConfig returns the settings of `make bench`.
 func DefaultOfflineConfig() OfflineConfig {
 	return OfflineConfig{
-		Runs:        3,
-		CPU:         "0",
-		L7Flag:      "--l7",
-		Workers:     []int{1, 2},
-		MemoryFlows: []int{10_000, 100_000, 1_000_000, 4_000_000},
-		BatchSizes:  []int{1_000, 10_000, 100_000},
+		Runs:       3,
+		RunTimeout: 10 * time.Minute,
+		CPU:        "0",
+		L7Flag:     "--l7",
+		Workers:    []int{1, 2},
+		BatchSizes: []int{1_000, 10_000, 100_000},
 	}
 }
 
@@ -98,6 +104,15 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 	}
 	cpus := cfg.CPU
 	rep := &Report{Date: time.Now().UTC(), Machine: ReadMachine(), Corpus: cfg.Corpus, Runs: cfg.Runs, CPU: cpus}
+	if cfg.RunTimeout <= 0 {
+		cfg.RunTimeout = 10 * time.Minute
+	}
+	runTimeout = cfg.RunTimeout
+	load := loadAvg()
+	defer func() {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("load average (1 min) %s at start, %s at end on %d cores: "+
+			"other work on the machine inflates wall times; packets per CPU-second is not affected by it", load, loadAvg(), rep.Machine.Cores))
+	}()
 	if !haveTaskset() {
 		rep.Notes = append(rep.Notes, "taskset not found: runs were NOT pinned to one core")
 		cpus = ""
@@ -159,7 +174,12 @@ func runTool(ctx context.Context, env *Env, t Tool, runs int, cpus, dir string, 
 		if row.Command == "" {
 			row.Command = strings.Join(inv.args, " ")
 		}
-		m, err := measure(ctx, inv, cpus)
+		rctx, cancel := context.WithTimeout(ctx, runTimeout)
+		m, err := measure(rctx, inv, cpus)
+		cancel()
+		if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			err = fmt.Errorf("%s: no exit within %s: %w", t.Name, runTimeout, err)
+		}
 		var n int64 = -1
 		var note string
 		if done != nil {
@@ -190,6 +210,9 @@ func runTool(ctx context.Context, env *Env, t Tool, runs int, cpus, dir string, 
 	if busy > 0 {
 		row.PPS = float64(packets) / busy.Seconds()
 	}
+	if row.CPU > 0 {
+		row.PPSCPU = float64(packets) / row.CPU.Seconds()
+	}
 }
 
 // scaling fills the workers and ClickHouse batch tables.
@@ -218,15 +241,15 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 		}
 	}
 
-	if cfg.Memory != nil {
-		for _, n := range cfg.MemoryFlows {
-			r, err := cfg.Memory(n)
-			if err != nil {
-				r = MemoryRow{Flows: n, Err: err.Error()}
-			}
-			fmt.Fprintf(progress, "flow table memory %d flows: %.1f B/flow\n", n, r.BytesPerFlow())
-			rep.Memory = append(rep.Memory, r)
+	if cfg.Root != "" {
+		rows, err := memoryTable(ctx, cfg.Root)
+		if err != nil {
+			rep.MemoryNote = err.Error()
 		}
+		for _, r := range rows {
+			fmt.Fprintf(progress, "flow table memory %d flows: %.1f B/flow\n", r.Flows, r.BytesPerFlow())
+		}
+		rep.Memory = rows
 	}
 
 	switch {
@@ -256,4 +279,43 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 		}
 	}
 	return nil
+}
+
+// runTimeout bounds one run (OfflineConfig.RunTimeout).
+var runTimeout = 10 * time.Minute
+
+// loadAvg returns the 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+var reMemBench = regexp.MustCompile(`(?m)^BenchmarkTableMemory/flows=(\d+)\S*\s+\d+\s+.*?\s([\d.]+) B/flow\s+([\d.e+]+) heap-B`)
+
+// memoryTable runs bench/flowmem's BenchmarkTableMemory once per size and
+// reads its metrics.
+func memoryTable(ctx context.Context, root string) ([]MemoryRow, error) {
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkTableMemory$", "-benchtime", "1x", "-count", "1", "./bench/flowmem")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("go test ./bench/flowmem: %v: %s", err, tail(out))
+	}
+	var rows []MemoryRow
+	for _, m := range reMemBench.FindAllSubmatch(out, -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		heap, _ := strconv.ParseFloat(string(m[3]), 64)
+		rows = append(rows, MemoryRow{Flows: n, HeapBytes: int64(heap)})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no BenchmarkTableMemory metrics in: %s", tail(out))
+	}
+	return rows, nil
 }

@@ -24,6 +24,7 @@ type Report struct {
 	Workers     []WorkersRow
 	WorkersNote string
 	Memory      []MemoryRow
+	MemoryNote  string
 	Batches     []BatchRow
 	BatchNote   string
 }
@@ -34,6 +35,7 @@ type Row struct {
 	Tapflow    bool
 	Command    string
 	PPS        float64       // corpus packets / (median wall − fixed sleep)
+	PPSCPU     float64       // corpus packets / CPU seconds (user+sys)
 	Ratio      float64       // PPS / PPS of the reference tapflow row
 	Wall       time.Duration // median
 	CPU        time.Duration // user+sys of the median run
@@ -161,11 +163,11 @@ func (r *Report) Markdown() string {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "\n| tool | packets/s | ratio to %s | wall s (runs) | CPU s | peak RSS | flows reported | notes |\n", mdEscape(ref.Tool))
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "\n| tool | packets/s | ratio to %s | wall s (runs) | CPU s | packets/CPU-s | peak RSS | flows reported | notes |\n", mdEscape(ref.Tool))
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, row := range r.Rows {
 		if row.Err != "" {
-			fmt.Fprintf(&b, "| %s | — | — | — | — | — | — | %s |\n", mdEscape(row.Tool), mdEscape(row.Err))
+			fmt.Fprintf(&b, "| %s | — | — | — | — | — | — | — | %s |\n", mdEscape(row.Tool), mdEscape(row.Err))
 			continue
 		}
 		runs := make([]string, len(row.Runs))
@@ -183,8 +185,8 @@ func (r *Report) Markdown() string {
 		if row.Note != "" {
 			notes += "; " + row.Note
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f (%s) | %.2f | %s | %s | %s |\n", mdEscape(row.Tool), formatPPS(row.PPS), row.Ratio,
-			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatBytes(row.RSS), flows, mdEscape(notes))
+		fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f (%s) | %.2f | %s | %s | %s | %s |\n", mdEscape(row.Tool), formatPPS(row.PPS), row.Ratio,
+			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatPPS(row.PPSCPU), formatBytes(row.RSS), flows, mdEscape(notes))
 	}
 
 	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4 --workers N`)\n\n")
@@ -209,7 +211,9 @@ func (r *Report) Markdown() string {
 	}
 
 	b.WriteString("\n## Scaling: flow-table memory vs active flows (`flowtable.Table` sized to N, filled with N flows)\n\n")
-	if len(r.Memory) > 0 {
+	if r.MemoryNote != "" {
+		fmt.Fprintf(&b, "%s\n", mdEscape(r.MemoryNote))
+	} else if len(r.Memory) > 0 {
 		b.WriteString("| active flows | table heap | bytes per flow | goal |\n|---:|---:|---:|---|\n")
 		for _, m := range r.Memory {
 			if m.Err != "" {
@@ -266,7 +270,8 @@ func (r *Report) Write(dir string) error {
 		}
 	}
 	title := fmt.Sprintf("packets/s on one core, %d-packet corpus, %s", r.Corpus.Packets, r.Date.Format("2006-01-02"))
-	return writeChart(filepath.Join(dir, "latest.png"), title, r.Machine.CPUModel, bars)
+	sub := fmt.Sprintf("%s, %d cores; taskset -c %s; median of %d runs; corpus sha256 %.12s", r.Machine.CPUModel, r.Machine.Cores, r.CPU, r.Runs, r.Corpus.SHA256)
+	return writeChart(filepath.Join(dir, "latest.png"), title, sub, bars)
 }
 
 func mdEscape(s string) string {

@@ -19,13 +19,15 @@ import (
 
 // storeFlags are the storage flags shared by replay, appliance and serve.
 type storeFlags struct {
-	addr    string
-	dataDir string
+	addr      string
+	dataDir   string
+	batchSize int
 }
 
 func (s *storeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.addr, "clickhouse", "", "ClickHouse native address host:port (empty: start the embedded server under --data-dir)")
 	cmd.Flags().StringVar(&s.dataDir, "data-dir", "/var/lib/tapflow", "data directory: embedded ClickHouse, disk spool")
+	cmd.Flags().IntVar(&s.batchSize, "batch-size", defaultConfig().Storage.BatchSize, "rows per ClickHouse INSERT")
 }
 
 // apply copies the flags that were set over cfg.
@@ -36,11 +38,14 @@ func (s *storeFlags) apply(cfg *StorageConfig, fl *pflag.FlagSet) {
 	if fl.Changed("data-dir") {
 		cfg.DataDir = s.dataDir
 	}
+	if fl.Changed("batch-size") {
+		cfg.BatchSize = s.batchSize
+	}
 }
 
 func (s *storeFlags) config() StorageConfig {
 	cfg := defaultConfig().Storage
-	cfg.ClickHouse, cfg.DataDir = s.addr, s.dataDir
+	cfg.ClickHouse, cfg.DataDir, cfg.BatchSize = s.addr, s.dataDir, s.batchSize
 	return cfg
 }
 

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/tapflow/tapflow/bench"
-	"github.com/tapflow/tapflow/bench/flowmem"
 	"github.com/tapflow/tapflow/storage/chserver"
 )
 
@@ -75,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			cfg.Only = strings.Split(*only, ",")
 		}
 		cfg.Scaling = !*noScaling
-		cfg.Memory = flowmem.Measure
+		cfg.Root = root
 		ch := &clickhouse{dir: filepath.Join(root, "build", "bench", "clickhouse"), cpu: otherCPU(cfg.CPU), logger: logger}
 		defer ch.stop()
 		cfg.ClickHouse = ch.addr

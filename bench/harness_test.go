@@ -1,0 +1,214 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeSourcePcap writes a capture of flows×perFlow packets: IPv4 and IPv6,
+// TCP and UDP, one client port per flow.
+func writeSourcePcap(t *testing.T, path string, flows, perFlow int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := newPcapWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := int64(1_600_000_000) * 1_000_000
+	for i := range perFlow {
+		for fl := range flows {
+			proto := uint8(protoTCP)
+			if fl%3 == 0 {
+				proto = protoUDP
+			}
+			frame := buildFrame(fl%2 == 1, proto, make([]byte, 10+i*7%300))
+			p, _ := parseIP(frame)
+			binary.BigEndian.PutUint16(frame[p.l4Off:], uint16(40000+fl))
+			ts += 137
+			if err := pw.write(ts, uint32(len(frame)), frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := pw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tinyCorpus(t *testing.T, dir, out string) CorpusInfo {
+	t.Helper()
+	info, err := BuildCorpus(CorpusConfig{Sources: []string{dir}, Out: out, Seed: 42, MinPackets: 4000, MinFlows: 200, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func TestCorpusDeterministic(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSourcePcap(t, filepath.Join(src, "a.pcap"), 40, 10)
+	writeSourcePcap(t, filepath.Join(src, "b.pcap"), 7, 3)
+	a := tinyCorpus(t, src, filepath.Join(tmp, "a.pcap"))
+	b := tinyCorpus(t, src, filepath.Join(tmp, "b.pcap"))
+	if a.SHA256 != b.SHA256 || a.Packets != b.Packets || a.Flows != b.Flows {
+		t.Fatalf("two builds differ: %v vs %v", a, b)
+	}
+	if a.Packets < 4000 || a.Flows < 200 {
+		t.Fatalf("corpus too small: %v", a)
+	}
+	// b.pcap repeats 7 of a.pcap's 40 flows; copies never merge flows.
+	if want := int64(40 * a.Copies); a.Flows != want {
+		t.Errorf("flows %d, want %d (40 × %d copies)", a.Flows, want, a.Copies)
+	}
+	// The stamp makes a second build a no-op.
+	cfg := CorpusConfig{Sources: []string{src}, Out: filepath.Join(tmp, "a.pcap"), Seed: 42, MinPackets: 4000, MinFlows: 200}
+	again, err := BuildCorpus(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Reused || again.SHA256 != a.SHA256 {
+		t.Errorf("rebuild with a matching stamp: reused=%v sha %s, want reuse of %s", again.Reused, again.SHA256, a.SHA256)
+	}
+	// Every frame of the corpus is time-ordered and parses.
+	r, err := openCapture(a.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var n, last int64
+	for {
+		data, ts, _, _, err := r.read()
+		if err != nil {
+			break
+		}
+		if _, ok := parseIP(data); !ok {
+			t.Fatalf("frame %d does not parse", n)
+		}
+		if ts < last {
+			t.Fatalf("frame %d at %d before %d", n, ts, last)
+		}
+		last = ts
+		n++
+	}
+	if n != a.Packets {
+		t.Errorf("read %d frames, stamp says %d", n, a.Packets)
+	}
+}
+
+// TestHarnessSmoke runs the offline harness on a tiny corpus with tapflow
+// and tcpdump only. It checks the table and the files, never a time.
+func TestHarnessSmoke(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSourcePcap(t, filepath.Join(src, "a.pcap"), 40, 10)
+	info := tinyCorpus(t, src, filepath.Join(tmp, "corpus.pcap"))
+
+	// TAPFLOW_BIN names a prebuilt binary to run instead, as in e2e.
+	bin := os.Getenv("TAPFLOW_BIN")
+	if bin == "" {
+		bin = filepath.Join(tmp, "tapflow")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/tapflow")
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/tapflow: %v\n%s", err, out)
+		}
+	}
+	for _, peer := range []string{"tcpdump", "taskset"} {
+		if _, err := exec.LookPath(peer); err != nil {
+			t.Logf("!!! %s is not installed: its part of the smoke run is skipped (scripts/deps.sh bench installs it) !!!", peer)
+		}
+	}
+
+	cfg := DefaultOfflineConfig()
+	cfg.Corpus, cfg.Tapflow, cfg.Runs, cfg.WorkDir = info, bin, 1, filepath.Join(tmp, "work")
+	cfg.Only = []string{"tcpdump", "tapflow L4 → /dev/null", "tapflow L4+L7 → /dev/null"}
+	rep, err := Offline(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]Row{}
+	for _, r := range rep.Rows {
+		rows[r.Tool] = r
+		t.Logf("%s: %.0f pps, %d flows, err %q", r.Tool, r.PPS, r.Flows, r.Err)
+	}
+	tf := rows["tapflow L4 → /dev/null"]
+	if tf.Err != "" || tf.PPS <= 0 || tf.Flows <= 0 || tf.Ratio != 1 {
+		t.Errorf("tapflow row: %+v", tf)
+	}
+	if td, ok := rows["tcpdump"]; !ok {
+		t.Error("no tcpdump row")
+	} else if strings.Contains(td.Err, "not installed") {
+		t.Logf("!!! tcpdump row skipped: %s !!!", td.Err)
+	} else if td.Err != "" || td.PPS <= 0 {
+		t.Errorf("tcpdump row: %+v", td)
+	}
+	if l7 := rows["tapflow L4+L7 → /dev/null"]; l7.Err == "" && l7.PPS <= 0 {
+		t.Errorf("L7 row neither ran nor said why: %+v", l7)
+	}
+
+	out := filepath.Join(tmp, "results")
+	if err := rep.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "latest.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| tapflow L4 → /dev/null |", "| tcpdump |", info.SHA256, rep.Machine.CPUModel} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("latest.md lacks %q:\n%s", want, md)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "latest.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("latest.png: %v", err)
+	}
+}
+
+func TestParseProm(t *testing.T) {
+	m := parseProm([]byte(`# HELP x
+tapflow_dataplane_packets_received_total 12345
+tapflow_dataplane_packets_dropped_total{reason="not_ip"} 3
+tapflow_dataplane_packets_dropped_total{reason="short_l4"} 4
+tapflow_capture_kernel_drops_total{iface="a"} 7
+`))
+	if v, ok := m.sum("tapflow_dataplane_packets_received_total"); !ok || v != 12345 {
+		t.Errorf("received %v %v", v, ok)
+	}
+	if v, _ := m.sum("tapflow_dataplane_packets_dropped_total"); v != 7 {
+		t.Errorf("decode drops %v, want 7", v)
+	}
+	if v, ok := m.sumMatch(func(n string) bool { return strings.Contains(n, "kernel") }); !ok || v != 7 {
+		t.Errorf("kernel drops %v %v", v, ok)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ms := []measurement{{wall: 3}, {wall: 1}, {wall: 2}}
+	if i := median(ms); i != 2 {
+		t.Errorf("median index %d, want 2", i)
+	}
+}
