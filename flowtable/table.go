@@ -125,7 +125,8 @@ type Table struct {
 	report   int64 // forced report period, µs
 	slab     []flow
 	freeHead uint32   // free slab entries, linked through flow.wnext
-	nfree    int      // length of the free list
+	nfree    int      // free entries: the free list plus the never-used tail
+	fresh    uint32   // first never-used slab entry
 	index    []uint64 // hash<<32 | slab index+1; 0 is empty
 	mask     uint64
 	wheel    [wheelSlots]uint32
@@ -167,11 +168,10 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 	t.to = timeoutsUS{to.Opening.Microseconds(), to.Established.Microseconds(), to.Closing.Microseconds(),
 		to.EstablishedRST.Microseconds(), to.Exception.Microseconds(), to.ClosedFIN.Microseconds(),
 		to.SingleDirection.Microseconds(), to.OpeningRST.Microseconds()}
+	// Entries are handed out from the never-used tail first, so the slab's
+	// pages are touched only as flows arrive: a small capture does not pay
+	// for faulting in the whole preallocated table.
 	t.freeHead = nilIdx
-	for i := cfg.Capacity - 1; i >= 0; i-- {
-		t.slab[i].wnext = t.freeHead
-		t.freeHead = uint32(i)
-	}
 	t.nfree = cfg.Capacity
 	t.outers.init()
 	t.agg.init(sink, cfg.BatchSize)
@@ -295,8 +295,13 @@ func (t *Table) Update(m *tap.Meta) {
 			t.evictOne()
 			_, slot = t.lookup(&k, h)
 		}
-		idx = t.freeHead
-		t.freeHead = t.slab[idx].wnext
+		if t.freeHead != nilIdx {
+			idx = t.freeHead
+			t.freeHead = t.slab[idx].wnext
+		} else {
+			idx = t.fresh
+			t.fresh++
+		}
 		t.nfree--
 		t.index[slot] = uint64(h)<<32 | uint64(idx+1)
 		t.initFlow(idx, &k, fromLo, m)
