@@ -129,7 +129,7 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 	if runErr != nil && !errors.Is(runErr, dataplane.ErrTruncated) {
 		return runErr
 	}
-	if cfg.Capture.Engine == "pcap" && ctx.Err() == nil {
+	if cfg.Capture.Engine == dataplane.EnginePcap && ctx.Err() == nil {
 		// Replay done: flush the writer so the console sees everything, then serve until stopped.
 		if err := st.Flush(ctx); err != nil {
 			logger.Warn("flush after replay", "err", err)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +36,9 @@ func newQueryCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var c query.Client
 			res, err := c.Do(cmd.Context(), server, db, args[0])
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return fmt.Errorf("%w (is `tapflow appliance` or `tapflow serve` listening on %s? see --server)", err, server)
+			}
 			if err != nil {
 				return err
 			}
