@@ -533,6 +533,23 @@ var MetricCases = []Case{
 			RetransTx: 1, LostTx: 1, LostBeforeTapTx: 1})},
 	},
 	{
+		// Reordered across the server's ask: 201..301 opens the gap, the
+		// server ACKs 101 at 100 300 (asking for it), and 101..201 arrives at
+		// 105 300, 5 000 µs later. The client is 20 000 µs (rtt_client) from
+		// the tap, so it cannot have heard the ask yet: the late original →
+		// ooo_tx 1, no retransmission, no loss. srt = 105 600 − 105 300 = 300.
+		Name: "reordered after the ask, within rtt_client",
+		Pkts: cat(c.Handshake(), P(
+			c.TCP(C, 100_000, "A", 1, 1, 100),
+			c.TCP(C, 100_010, "A", 201, 1, 100),
+			c.TCP(S, 100_300, "A", 1, 101, 0),
+			c.TCP(C, 105_300, "PA", 101, 1, 100),
+			c.TCP(S, 105_600, "A", 1, 301, 0),
+		)),
+		Want: []Metrics{hsRTT(Metrics{CloseType: CloseTimeout, PacketsTx: 5, PacketsRx: 3,
+			SRTSum: 300, SRTMax: 300, SRTCount: 1, CITSum: 70_000, CITMax: 70_000, CITCount: 1, OOOTx: 1})},
+	},
+	{
 		// The tap misses 101..201 (capture loss), the server ACKs 301: it got
 		// everything, so nothing was lost in the network; Stats.TapGaps 1.
 		// srt = 100 300 − 100 010 = 290.

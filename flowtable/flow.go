@@ -76,7 +76,12 @@ type flow struct {
 	// Per report period.
 	srt, art, cit             stat
 	rtt, rttClient, rttServer uint32
-	retrans, zeroWin, ooo     [2]uint32
+	retrans                   [2]uint32
+	zeroWin, ooo              [2]uint16 // saturate at 65535 per report period
+	// askedAt is when the receiver of direction d first ACKed exactly the
+	// start of d's open gap (offset from periodFrom): a fill sooner than
+	// one tap↔sender round trip after it cannot be a retransmission.
+	askedAt [2]int32
 	lost, lostBefore          [2]uint32
 	wslot                     uint16 // timing wheel slot
 	flags                     uint16
@@ -341,11 +346,13 @@ func (f *flow) resetPeriod(now int64) {
 		return int32(v)
 	}
 	f.t0, f.t1, f.last = rebase(f.t0), rebase(f.t1), rebase(f.last)
+	f.askedAt = [2]int32{rebase(f.askedAt[0]), rebase(f.askedAt[1])}
 	f.periodFrom = now
 	f.packets, f.bytes = [2]uint32{}, [2]uint64{}
 	f.srt, f.art, f.cit = stat{}, stat{}, stat{}
 	f.rtt, f.rttClient, f.rttServer = 0, 0, 0
-	f.retrans, f.zeroWin, f.ooo, f.lost, f.lostBefore = [2]uint32{}, [2]uint32{}, [2]uint32{}, [2]uint32{}, [2]uint32{}
+	f.retrans, f.lost, f.lostBefore = [2]uint32{}, [2]uint32{}, [2]uint32{}
+	f.zeroWin, f.ooo = [2]uint16{}, [2]uint16{}
 	f.syn, f.synAck, f.fin = 0, 0, 0
 }
 
@@ -371,8 +378,8 @@ func (f *flow) record(r *FlowRecord, ct CloseType, outer *outerPair) {
 		ARTSum: uint64(f.art.sum), ARTMax: uint64(f.art.max), ARTCount: f.art.n,
 		CITSum: uint64(f.cit.sum), CITMax: uint64(f.cit.max), CITCount: f.cit.n,
 		RetransTx: f.retrans[dirTx], RetransRx: f.retrans[dirRx],
-		ZeroWinTx: f.zeroWin[dirTx], ZeroWinRx: f.zeroWin[dirRx],
-		OOOTx: f.ooo[dirTx], OOORx: f.ooo[dirRx],
+		ZeroWinTx: uint32(f.zeroWin[dirTx]), ZeroWinRx: uint32(f.zeroWin[dirRx]),
+		OOOTx: uint32(f.ooo[dirTx]), OOORx: uint32(f.ooo[dirRx]),
 		LostTx: f.lost[dirTx], LostRx: f.lost[dirRx],
 		LostBeforeTapTx: f.lostBefore[dirTx], LostBeforeTapRx: f.lostBefore[dirRx],
 		SYNCount: uint32(f.syn), SYNACKCount: uint32(f.synAck), FINCount: uint32(f.fin),

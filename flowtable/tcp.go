@@ -1,6 +1,10 @@
 package flowtable
 
-import "github.com/tapflow/tapflow/tap"
+import (
+	"math"
+
+	"github.com/tapflow/tapflow/tap"
+)
 
 // Segment classes: how a segment's sequence range relates to what the tap
 // has already seen in its direction.
@@ -34,7 +38,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats, a *Meter) {
 		return
 	}
 	if m.Window == 0 {
-		f.zeroWin[d]++
+		f.zeroWin[d] = inc16(f.zeroWin[d])
 		a.ZeroWin[d]++
 	}
 	ts := m.Timestamp
@@ -107,7 +111,7 @@ func (f *flow) tcpUpdate(m *tap.Meta, d int, st *Stats, a *Meter) {
 	o := 1 - d
 	switch cls {
 	case segOOO:
-		f.ooo[d]++
+		f.ooo[d] = inc16(f.ooo[d])
 		a.OOO[d]++
 	case segLostPre:
 		f.retrans[d]++
@@ -216,9 +220,15 @@ func (f *flow) trackSeq(m *tap.Meta, d int) (int, uint32) {
 	if s.holeLo == s.holeHi || !seqLT(seq, s.holeHi) || !seqGT(end, s.holeLo) {
 		return segRetrans, end
 	}
+	// A fill after the receiver asked for the gap is a retransmission of a
+	// segment lost before the tap, unless it came sooner than the sender
+	// could have heard the ask: then it is the late original (reordering).
 	cls := segOOO
 	if f.flags&(fHoleAskedTx<<d) != 0 {
 		cls = segLostPre
+		if rtt := f.tapRTT(d); rtt > 0 && int64(f.off(m.Timestamp))-int64(f.askedAt[d]) < int64(rtt) {
+			cls = segOOO
+		}
 	}
 	switch {
 	case !seqGT(seq, s.holeLo) && seqGE(end, s.holeHi):
@@ -242,6 +252,9 @@ func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats, am *Meter) {
 	if so := &f.seq[o]; so.holeLo != so.holeHi {
 		switch {
 		case a == so.holeLo:
+			if f.flags&(fHoleAskedTx<<o) == 0 {
+				f.askedAt[o] = f.off(m.Timestamp)
+			}
 			f.flags |= fHoleAskedTx << o
 		case seqGT(a, so.holeLo) && !seqGT(a, so.nxt):
 			st.TapGaps++
@@ -270,4 +283,22 @@ func (f *flow) onAck(m *tap.Meta, d int, pureData bool, st *Stats, am *Meter) {
 		f.seq[d].ack = a
 		f.flags2 |= gAckTx << d
 	}
+}
+
+// tapRTT is the round trip between the tap and the sender of direction d,
+// measured by the handshake of this report period (0 if unknown): the
+// least time between a receiver's ACK passing the tap and the sender's
+// answer to it coming back.
+func (f *flow) tapRTT(d int) uint32 {
+	if d == dirTx {
+		return f.rttClient
+	}
+	return f.rttServer
+}
+
+func inc16(v uint16) uint16 {
+	if v == math.MaxUint16 {
+		return v
+	}
+	return v + 1
 }
