@@ -81,12 +81,12 @@ type flow struct {
 	// askedAt is when the receiver of direction d first ACKed exactly the
 	// start of d's open gap (offset from periodFrom): a fill sooner than
 	// one tap↔sender round trip after it cannot be a retransmission.
-	askedAt [2]int32
-	lost, lostBefore          [2]uint32
-	wslot                     uint16 // timing wheel slot
-	flags                     uint16
-	flags2                    uint8
-	syn, synAck, fin          uint8 // saturate at 255
+	askedAt          [2]int32
+	lost, lostBefore [2]uint32
+	wslot            uint16 // timing wheel slot
+	flags            uint16
+	flags2           uint8
+	syn, synAck, fin uint8 // saturate at 255
 }
 
 // seqState is what the tap knows of one direction's sequence space.
