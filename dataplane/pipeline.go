@@ -106,7 +106,10 @@ type worker struct {
 	in    chan *batch
 	free  chan *batch
 	cur   *batch // being filled by the reader
-	stats atomic.Pointer[flowtable.Stats]
+	// stats is the table's counters as of the last batch; mu guards it
+	// (taken once per batch and per scrape, never per packet).
+	mu    sync.Mutex
+	stats flowtable.Stats
 	p     *Pipeline
 	// panics counted on the worker goroutine.
 	panics atomic.Uint64
@@ -149,7 +152,6 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 			return nil, err
 		}
 		w := &worker{id: i, table: t, p: p}
-		w.stats.Store(&flowtable.Stats{})
 		if n > 1 {
 			w.in = make(chan *batch, batchPool)
 			w.free = make(chan *batch, batchPool)
@@ -371,7 +373,9 @@ func (w *worker) process(b *batch, i int) {
 
 func (w *worker) publish() {
 	s := w.table.Stats()
-	w.stats.Store(&s)
+	w.mu.Lock()
+	w.stats = s
+	w.mu.Unlock()
 }
 
 func (p *Pipeline) publish() {
@@ -421,7 +425,9 @@ func (p *Pipeline) Stats() Stats {
 		s.Dropped[i] = p.pub.dropped[i].Load()
 	}
 	for _, w := range p.workers {
-		ws := w.stats.Load()
+		w.mu.Lock()
+		ws := w.stats
+		w.mu.Unlock()
 		s.Panics += w.panics.Load()
 		s.Flows.Packets += ws.Packets
 		s.Flows.Created += ws.Created
