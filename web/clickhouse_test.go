@@ -6,45 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tapflow/tapflow/internal/testserver"
+	"github.com/tapflow/tapflow/storage/chserver"
 )
 
 // This file runs the console's SQL on a real ClickHouse 18.16, the oldest
-// server tapflow supports. The server is started here, in t.TempDir(),
-// because internal/testserver does not exist yet; move the launcher there
-// when it does.
-
-const chConfig = `<yandex>
-  <logger><level>warning</level><log>{dir}/server.log</log><errorlog>{dir}/err.log</errorlog><console>0</console></logger>
-  <http_port>{http}</http_port>
-  <tcp_port>{tcp}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>{dir}/data/</path>
-  <tmp_path>{dir}/tmp/</tmp_path>
-  <user_files_path>{dir}/user_files/</user_files_path>
-  <format_schema_path>{dir}/format_schemas/</format_schema_path>
-  <users_config>users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>104857600</mark_cache_size>
-  <timezone>UTC</timezone>
-</yandex>
-`
-
-const chUsers = `<yandex>
-  <profiles><default/></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default/></quotas>
-</yandex>
-`
+// server tapflow supports.
 
 // l4FlowLogDDL is the part of the l4_flow_log contract the console reads,
 // with 18.16's types (UInt32 for IPv4, FixedString(16) for IPv6). The
@@ -59,67 +31,12 @@ const l4FlowLogDDL = `CREATE TABLE flow_log.l4_flow_log (
   rtt_us UInt32, rtt_client_us UInt32, rtt_server_us UInt32
 ) ENGINE = MergeTree() PARTITION BY toStartOfHour(time) ORDER BY (time, flow_id)`
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-// startClickHouse starts a private clickhouse-server and returns the URL of
-// its HTTP interface. It skips the test when the server is not installed.
+// startClickHouse starts a private ClickHouse (internal/testserver: skips
+// loudly without the binary, fails in CI) and returns the URL of its HTTP
+// interface, which the test talks to as app.js's SQL would be run.
 func startClickHouse(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("clickhouse-server")
-	if err != nil {
-		t.Skip("SKIPPED: clickhouse-server not installed (apt-get install -y clickhouse-server); the console's SQL was not run on ClickHouse")
-	}
-	dir := t.TempDir()
-	httpPort, tcpPort := freePort(t), freePort(t)
-	cfg := strings.NewReplacer("{dir}", dir, "{http}", httpPort, "{tcp}", tcpPort).Replace(chConfig)
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(chUsers), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start clickhouse-server: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		// The data is thrown away, so no clean shutdown is needed.
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-
-	url := "http://127.0.0.1:" + httpPort + "/"
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(url + "ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		select {
-		case err := <-exited:
-			errLog, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-			t.Fatalf("clickhouse-server exited: %v\n%s", err, errLog)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			errLog, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-			t.Fatalf("clickhouse-server not ready after 20 s\n%s", errLog)
-		}
-	}
+	return "http://" + testserver.ClickHouseServer(t, chserver.Options{}).HTTPAddr() + "/"
 }
 
 // chQuery runs one statement over ClickHouse's HTTP interface. A SELECT
