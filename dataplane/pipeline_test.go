@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/tapflow/tapflow/internal/testserver"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -21,20 +22,10 @@ import (
 	"github.com/tapflow/tapflow/tap"
 )
 
-const sharedPcaps = "../../shared/pcaps"
-
-// requireCorpus returns a shared capture directory; missing, it skips
-// loudly on a developer machine and fails in CI.
+// requireCorpus returns a shared capture directory (see testserver.Pcaps).
 func requireCorpus(tb testing.TB, name string) string {
 	tb.Helper()
-	dir := filepath.Join(sharedPcaps, name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("capture corpus %s missing in CI: %v", dir, err)
-		}
-		tb.Skipf("SKIP (loud): capture corpus %s missing: %v", dir, err)
-	}
-	return dir
+	return testserver.Pcaps(tb, name)
 }
 
 // collectSink keeps every record; safe for concurrent use.

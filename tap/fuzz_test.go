@@ -31,6 +31,10 @@ const maxSeedsPerFamily = 400
 // seedFromCaptures adds frames of the family's link types from the shared
 // corpora (the tunnel captures of tcpdumpCases first, then any capture of a
 // matching link type), a few per capture.
+// sharedPcaps seeds the fuzzers when the shared corpus is there; seeding is
+// best effort, so a missing corpus only means fewer seeds.
+const sharedPcaps = "../../shared/pcaps"
+
 func seedFromCaptures(f *testing.F, family []uint32) {
 	f.Helper()
 	added := 0

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/tapflow/tapflow/internal/testserver"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,21 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sharedPcaps is the shared capture corpus, relative to this package.
-const sharedPcaps = "../../shared/pcaps"
-
-// requireCorpus returns the path of a shared capture directory. A missing
-// corpus skips loudly on a developer machine and fails in CI.
+// requireCorpus returns a shared capture directory (see testserver.Pcaps).
 func requireCorpus(tb testing.TB, name string) string {
 	tb.Helper()
-	dir := filepath.Join(sharedPcaps, name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("capture corpus %s missing in CI: %v", dir, err)
-		}
-		tb.Skipf("SKIP (loud): capture corpus %s missing: %v", dir, err)
-	}
-	return dir
+	return testserver.Pcaps(tb, name)
 }
 
 // frame is one captured frame with its link type.
