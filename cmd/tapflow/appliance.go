@@ -93,7 +93,7 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := openStore(ctx, cfg.Storage, logger, reg)
+	st, err := openStore(ctx, cfg.Storage, logger, reg, cfg.Capture.Engine == dataplane.EnginePcap)
 	if err != nil {
 		return err
 	}

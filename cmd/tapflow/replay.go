@@ -58,7 +58,7 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 				js := newJSONSink(cmd.OutOrStdout())
 				sink, closeSink = js, js.Close
 			} else {
-				st, err := openStore(cmd.Context(), store.config(), logger, nil)
+				st, err := openStore(cmd.Context(), store.config(), logger, nil, true)
 				if err != nil {
 					return err
 				}

@@ -61,8 +61,10 @@ type store struct {
 }
 
 // openStore connects to ClickHouse (starting the embedded one when no
-// address is configured), creates the schema and starts the writer.
-func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg prometheus.Registerer) (*store, error) {
+// address is configured), creates the schema and starts the writers. With
+// block (replaying a file) the writers wait for room instead of dropping
+// rows; live capture never waits on storage.
+func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg prometheus.Registerer, block bool) (*store, error) {
 	st, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
@@ -71,6 +73,7 @@ func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg 
 	wc.BatchSize = cfg.BatchSize
 	wc.FlushInterval = cfg.FlushInterval
 	wc.SpoolDir = filepath.Join(cfg.DataDir, "spool")
+	wc.Block = block
 	st.w, err = clickhouse.NewWriter(st.db, wc, reg, logger)
 	if err != nil {
 		st.Close()

@@ -23,6 +23,10 @@ type WriterConfig struct {
 	// QueueSize is the most rows waiting between Write and the insert
 	// goroutine; more are dropped and counted (default 4*BatchSize).
 	QueueSize int `yaml:"queue_size"`
+	// Block makes Write wait for room when the queue is full instead of
+	// dropping rows. For replays of capture files, where there is no live
+	// capture to protect and every row must land; never for live capture.
+	Block bool `yaml:"-"`
 	// SpoolDir keeps batches ClickHouse could not take. Empty disables the
 	// spool: such batches are dropped and counted.
 	SpoolDir string `yaml:"spool_dir"`
@@ -202,6 +206,7 @@ type engine[R any] struct {
 	insertSQL string
 
 	mu     sync.Mutex
+	room   *sync.Cond // on mu: signalled when flush takes rows or Close runs (Block)
 	queue  []R
 	closed bool
 
@@ -246,6 +251,7 @@ func newEngine[R any](db *DB, database, name string, codec rowCodec[R], cfg Writ
 		batch:     make([]R, 0, cfg.QueueSize),
 		nextRetry: time.Now(),
 	}
+	w.room = sync.NewCond(&w.mu)
 	w.insertSQL = "INSERT INTO " + w.table + " (" + columnList(codec.columns()) + ")"
 	if cfg.SpoolDir != "" {
 		if w.spool, err = openSpool(cfg.SpoolDir); err != nil {
@@ -268,23 +274,29 @@ func (w *engine[R]) Write(recs []R) {
 		return
 	}
 	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		w.m.dropped.WithLabelValues(dropClosed).Add(float64(len(recs)))
-		return
-	}
-	n := min(len(recs), w.cfg.QueueSize-len(w.queue))
-	w.queue = append(w.queue, recs[:n]...)
-	full := len(w.queue) >= w.cfg.BatchSize
-	w.mu.Unlock()
-	if n < len(recs) {
-		w.m.dropped.WithLabelValues(dropQueueFull).Add(float64(len(recs) - n))
-	}
-	if full {
-		select {
-		case w.kick <- struct{}{}:
-		default:
+	for {
+		if w.closed {
+			w.mu.Unlock()
+			w.m.dropped.WithLabelValues(dropClosed).Add(float64(len(recs)))
+			return
 		}
+		n := min(len(recs), w.cfg.QueueSize-len(w.queue))
+		w.queue = append(w.queue, recs[:n]...)
+		recs = recs[n:]
+		if len(w.queue) >= w.cfg.BatchSize || len(recs) > 0 {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+		if len(recs) == 0 || !w.cfg.Block {
+			break
+		}
+		w.room.Wait()
+	}
+	w.mu.Unlock()
+	if len(recs) > 0 {
+		w.m.dropped.WithLabelValues(dropQueueFull).Add(float64(len(recs)))
 	}
 }
 
@@ -311,6 +323,7 @@ func (w *engine[R]) Close(ctx context.Context) error {
 	w.mu.Lock()
 	already := w.closed
 	w.closed = true
+	w.room.Broadcast()
 	w.mu.Unlock()
 	if !already {
 		close(w.closing)
@@ -367,6 +380,7 @@ func (w *engine[R]) flush(all bool) {
 	w.queue, w.batch = w.batch[:0], w.queue
 	w.queue = append(w.queue, w.batch[n:]...)
 	w.batch = w.batch[:n]
+	w.room.Broadcast()
 	w.mu.Unlock()
 
 	for i := 0; i < len(w.batch); i += w.cfg.BatchSize {

@@ -144,6 +144,20 @@ FROM %s WHERE flow_id = %d`
 	}
 }
 
+// TestWriterBlock: with Block (replays), a full queue makes Write wait for
+// the insert goroutine instead of dropping: 25 rows through a 10-row queue
+// all arrive.
+func TestWriterBlock(t *testing.T) {
+	db := openTest(t, Config{})
+	reg := prometheus.NewRegistry()
+	w, err := NewWriter(db, WriterConfig{BatchSize: 5, QueueSize: 10, FlushInterval: time.Hour, Block: true}, reg, nil)
+	require.NoError(t, err)
+	w.Write(testRecords(25, 1))
+	require.NoError(t, w.Close(testCtx(t)))
+	require.Equal(t, 0.0, metric(t, reg, "tapflow_storage_dropped_rows_total", "reason", dropQueueFull))
+	require.Equal(t, 25.0, metric(t, reg, "tapflow_storage_rows_written_total"))
+}
+
 func TestWriterQueueFull(t *testing.T) {
 	db := openTest(t, Config{})
 	reg := prometheus.NewRegistry()
