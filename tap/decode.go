@@ -193,6 +193,12 @@ func (s *state) ether(et uint16, b []byte) error {
 }
 
 func (s *state) ppp(b []byte) error {
+	// Captures labelled PPP sometimes carry Cisco HDLC frames (address
+	// 0x0F unicast or 0x8F broadcast, control 0, then an EtherType), as
+	// tcpdump recognises too.
+	if len(b) >= 4 && (b[0] == 0x0F || b[0] == 0x8F) && b[1] == 0x00 {
+		return s.ether(be16(b[2:]), b[4:])
+	}
 	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0x03 { // HDLC address/control
 		b = b[2:]
 	}

@@ -509,6 +509,11 @@ func TestDecodeCrafted(t *testing.T) {
 				return build(tb, cat(gopacket.Payload{0xFF, 0x03, 0x02, 0x81}, &layers.MPLS{Label: 100704, StackBottom: true, TTL: 1}, ipOnly())...)
 			},
 			want: tcpInner().tunnel(tap.TapMPLS, 0, netip.Addr{}, netip.Addr{})},
+		{name: "Cisco HDLC in a capture labelled PPP", link: tap.LinkPPP,
+			frame: func(tb testing.TB) []byte {
+				return build(tb, cat(gopacket.Payload{0x0F, 0x00, 0x08, 0x00}, ipOnly())...)
+			},
+			want: tcpInner()},
 		{name: "Cisco HDLC", link: tap.LinkCHDLC,
 			frame: func(tb testing.TB) []byte {
 				return build(tb, cat(gopacket.Payload{0x0F, 0x00, 0x08, 0x00}, ipOnly())...)
