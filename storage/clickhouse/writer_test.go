@@ -164,9 +164,7 @@ func TestWriterQueueFull(t *testing.T) {
 	w, err := NewWriter(db, WriterConfig{BatchSize: 10, QueueSize: 10, FlushInterval: time.Hour}, reg, nil)
 	require.NoError(t, err)
 
-	start := time.Now()
-	w.Write(testRecords(25, 1)) // 10 fit, 15 dropped, nothing waits
-	require.Less(t, time.Since(start), time.Second)
+	w.Write(testRecords(25, 1)) // 10 fit, 15 dropped: Write did not wait for room
 	require.Equal(t, 15.0, metric(t, reg, "tapflow_storage_dropped_rows_total", "reason", dropQueueFull))
 	require.NoError(t, w.Close(testCtx(t)))
 	require.Equal(t, 10.0, metric(t, reg, "tapflow_storage_rows_written_total"))
