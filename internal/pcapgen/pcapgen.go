@@ -136,6 +136,28 @@ func Frame(p Packet) ([]byte, error) {
 // timestamps). A packet with IPID 0 gets its index + 1, so that no two
 // frames look like copies of one packet to dedup.
 func Write(path string, pkts []Packet) error {
+	recs := make([]Record, len(pkts))
+	for i, p := range pkts {
+		if p.IPID == 0 {
+			p.IPID = uint16(i + 1)
+		}
+		b, err := Frame(p)
+		if err != nil {
+			return err
+		}
+		recs[i] = Record{Time: time.UnixMicro(p.At), Data: b}
+	}
+	return WriteRecords(path, recs)
+}
+
+// Record is one ready-made Ethernet frame of a capture file.
+type Record struct {
+	Time time.Time
+	Data []byte
+}
+
+// WriteRecords writes Ethernet frames to a new pcap file at path.
+func WriteRecords(path string, recs []Record) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -145,17 +167,9 @@ func Write(path string, pkts []Packet) error {
 		f.Close()
 		return err
 	}
-	for i, p := range pkts {
-		if p.IPID == 0 {
-			p.IPID = uint16(i + 1)
-		}
-		b, err := Frame(p)
-		if err != nil {
-			f.Close()
-			return err
-		}
-		ci := gopacket.CaptureInfo{Timestamp: time.UnixMicro(p.At), CaptureLength: len(b), Length: len(b)}
-		if err := w.WritePacket(ci, b); err != nil {
+	for _, r := range recs {
+		ci := gopacket.CaptureInfo{Timestamp: r.Time, CaptureLength: len(r.Data), Length: len(r.Data)}
+		if err := w.WritePacket(ci, r.Data); err != nil {
 			f.Close()
 			return err
 		}

@@ -7,14 +7,12 @@ package testframes
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/tapflow/tapflow/internal/pcapgen"
 	"net"
 	"net/netip"
-	"os"
-	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Packet is one inner IPv4 packet.
@@ -106,31 +104,10 @@ func (p Packet) Frame(e Encap) []byte {
 }
 
 // Record is one frame of a capture file.
-type Record struct {
-	Time time.Time
-	Data []byte
-}
+type Record = pcapgen.Record
 
 // WritePcap writes Ethernet records to path.
-func WritePcap(path string, recs []Record) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		f.Close()
-		return err
-	}
-	for _, r := range recs {
-		ci := gopacket.CaptureInfo{Timestamp: r.Time, CaptureLength: len(r.Data), Length: len(r.Data)}
-		if err := w.WritePacket(ci, r.Data); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
-}
+func WritePcap(path string, recs []Record) error { return pcapgen.WriteRecords(path, recs) }
 
 // SmallUDP returns a minimal 60-byte Ethernet/IPv4/UDP frame (18 bytes of
 // payload, the smallest Ethernet frame without FCS), the frames of a loss
