@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/tapflow/tapflow/bench"
 )
@@ -23,7 +22,7 @@ func main() {
 }
 
 func run() error {
-	root, err := repoRoot()
+	root, err := bench.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -40,20 +39,4 @@ func run() error {
 	}
 	fmt.Println(info)
 	return nil
-}
-
-// repoRoot is the nearest parent of the working directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s: run it from the repository", dir)
-		}
-	}
 }

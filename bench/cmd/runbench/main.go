@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", usage)
 	}
-	root, err := repoRoot()
+	root, err := bench.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -170,20 +170,4 @@ func otherCPU(cpu string) string {
 		}
 	}
 	return ""
-}
-
-// repoRoot is the nearest parent of the working directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s: run it from the repository", dir)
-		}
-	}
 }
