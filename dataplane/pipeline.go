@@ -13,6 +13,9 @@ import (
 
 	"github.com/tapflow/tapflow/dataplane/dedup"
 	"github.com/tapflow/tapflow/dataplane/fragments"
+	"github.com/tapflow/tapflow/dissectors"
+	"github.com/tapflow/tapflow/dissectors/engine"
+	"github.com/tapflow/tapflow/dissectors/registry"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -32,14 +35,24 @@ type Config struct {
 	// Fragments remembers first fragments' ports for the later fragments.
 	Fragments fragments.Config `yaml:"fragments"`
 	Flow      flowtable.Config `yaml:"flowtable"`
+	// L7 turns on the L7 stage (every dissector in registry order) when
+	// the sink also takes l7_flow_log rows (engine.LogSink).
+	L7 L7Config `yaml:"dissectors"`
 	// RecoverPanics counts and skips a frame that panics the decoder or
 	// table instead of crashing. Tests turn it off so fuzzers see panics.
 	RecoverPanics bool `yaml:"-"`
 }
 
+// L7Config switches the L7 stage and sets its limits.
+type L7Config struct {
+	Enabled       bool `yaml:"enabled"`
+	engine.Config `yaml:",inline"`
+}
+
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Workers: 0, Dedup: dedup.DefaultConfig(), Fragments: fragments.DefaultConfig(), Flow: flowtable.DefaultConfig(), RecoverPanics: true}
+	return Config{Workers: 0, Dedup: dedup.DefaultConfig(), Fragments: fragments.DefaultConfig(), Flow: flowtable.DefaultConfig(),
+		L7: L7Config{Enabled: true, Config: engine.DefaultConfig()}, RecoverPanics: true}
 }
 
 // Validate reports the first invalid setting.
@@ -54,6 +67,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Fragments.Validate(); err != nil {
 		return err
+	}
+	if c.L7.Enabled {
+		if err := c.L7.Config.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Flow.Validate()
 }
@@ -103,14 +121,16 @@ type counters struct {
 type worker struct {
 	id    int
 	table *flowtable.Table
+	l7    *engine.Engine // nil when the L7 stage is off
 	in    chan *batch
 	free  chan *batch
 	cur   *batch // being filled by the reader
 	// stats is the table's counters as of the last batch; mu guards it
 	// (taken once per batch and per scrape, never per packet).
-	mu    sync.Mutex
-	stats flowtable.Stats
-	p     *Pipeline
+	mu      sync.Mutex
+	stats   flowtable.Stats
+	l7stats engine.Stats
+	p       *Pipeline
 	// panics counted on the worker goroutine.
 	panics atomic.Uint64
 }
@@ -142,6 +162,7 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 		return nil, err
 	}
 	p.frags = frags
+	var ds []dissectors.Dissector
 	fc := cfg.Flow
 	if n > 1 {
 		fc.Capacity = max(1, fc.Capacity/n)
@@ -152,6 +173,15 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 			return nil, err
 		}
 		w := &worker{id: i, table: t, p: p}
+		if ls, ok := sink.(engine.LogSink); ok && cfg.L7.Enabled {
+			if ds == nil {
+				ds = registry.All()
+			}
+			if w.l7, err = engine.New(cfg.L7.Config, ds, t.Capacity(), ls); err != nil {
+				return nil, err
+			}
+			t.SetPayloadHandler(w.l7)
+		}
 		if n > 1 {
 			w.in = make(chan *batch, batchPool)
 			w.free = make(chan *batch, batchPool)
@@ -375,6 +405,9 @@ func (w *worker) publish() {
 	s := w.table.Stats()
 	w.mu.Lock()
 	w.stats = s
+	if w.l7 != nil {
+		w.l7stats = w.l7.Stats()
+	}
 	w.mu.Unlock()
 }
 
@@ -409,6 +442,7 @@ type Stats struct {
 	FragmentsMatched, FragmentsOrphan uint64
 	Dropped                           [tap.NumReasons]uint64 // undecodable frames by reason
 	Flows                             flowtable.Stats
+	L7                                engine.Stats // zero when the L7 stage is off
 }
 
 // Stats sums the reader's and every worker's published counters.
@@ -427,6 +461,7 @@ func (p *Pipeline) Stats() Stats {
 	for _, w := range p.workers {
 		w.mu.Lock()
 		ws := w.stats
+		s.L7.Add(&w.l7stats)
 		w.mu.Unlock()
 		s.Panics += w.panics.Load()
 		s.Flows.Packets += ws.Packets

@@ -138,6 +138,8 @@ type Table struct {
 	out      []FlowRecord
 	agg      aggregator
 	stats    Stats
+	l7       PayloadHandler // nil: no L7 stage
+	fv       FlowView
 }
 
 type timeoutsUS struct {
@@ -319,7 +321,7 @@ func (t *Table) Update(m *tap.Meta) {
 		}
 		if restart {
 			t.unschedule(idx)
-			t.close(f, ct)
+			t.close(idx, ct)
 			t.initFlow(idx, &k, fromLo, m)
 		}
 	}
@@ -327,6 +329,11 @@ func (t *Table) Update(m *tap.Meta) {
 	t.stats.Packets++
 	before := f.timeout(&t.to)
 	f.update(m, fromLo, &t.stats, t.meter(f))
+	if t.l7 != nil && len(m.Payload) > 0 && (m.Proto == tap.ProtoTCP || m.Proto == tap.ProtoUDP) && !m.Fragment {
+		v := t.view(idx, f)
+		v.ToServer = fromLo == v.clientLo
+		t.l7.Payload(v, m)
+	}
 	// lastTime only grows and the next report does not move, so the wheel
 	// must look earlier only when the state's timeout got shorter.
 	if f.timeout(&t.to) < before {
@@ -419,6 +426,9 @@ func (t *Table) advance(now int64) {
 	}
 	t.flushOut()
 	t.agg.emit(t.nowSec, false)
+	if t.l7 != nil {
+		t.l7.Advance(now, false)
+	}
 }
 
 func (t *Table) tick(s int64, now int64) {
@@ -467,7 +477,7 @@ func (t *Table) evictOne() {
 // returns its entry to the free list.
 func (t *Table) release(idx uint32, ct CloseType) {
 	f := &t.slab[idx]
-	t.close(f, ct)
+	t.close(idx, ct)
 	_, slot := t.lookup(&f.key, f.key.Hash())
 	t.unindex(slot)
 	f.wnext = t.freeHead
@@ -477,7 +487,11 @@ func (t *Table) release(idx uint32, ct CloseType) {
 
 // close reports the end of flow f with close type ct and drops its
 // references; the slab entry is then free or reinitialised by the caller.
-func (t *Table) close(f *flow, ct CloseType) {
+func (t *Table) close(idx uint32, ct CloseType) {
+	f := &t.slab[idx]
+	if t.l7 != nil {
+		t.l7.FlowEnd(t.view(idx, f))
+	}
 	a := t.endMeter(f)
 	f.finish(a)
 	a.countClose(ct)
@@ -531,6 +545,9 @@ func (t *Table) Flush() {
 	}
 	t.flushOut()
 	t.agg.emit(t.nowSec, true)
+	if t.l7 != nil {
+		t.l7.Advance(t.nowSec*1_000_000, true)
+	}
 }
 
 // addr16 turns a key address back into a netip.Addr, unmapping IPv4.

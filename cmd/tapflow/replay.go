@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tapflow/tapflow/dataplane"
+	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -24,6 +26,7 @@ func newReplayCmd() *cobra.Command {
 		workers int
 		noDecap bool
 		dedup   bool
+		l7      bool
 		cpuprof string
 		store   storeFlags
 	)
@@ -31,16 +34,20 @@ func newReplayCmd() *cobra.Command {
 		Use:   "replay FILE",
 		Short: "Analyze a pcap/pcapng file through the real pipeline",
 		Long: `replay reads a pcap or pcapng capture through the same decoder and flow
-tables as live capture. With --print l4 it prints one JSON object per flow
-report per line; otherwise it writes the flows to ClickHouse like the
-appliance does (starting the embedded ClickHouse when no address is given).`,
+tables as live capture, and (unless --l7=false) through every L7 dissector.
+With --print it prints one JSON object per line: l4 prints a flow report
+(l4_flow_log), l7 a request/response log (l7_flow_log), l4,l7 both.
+Otherwise it writes them to ClickHouse like the appliance does (starting the
+embedded ClickHouse when no address is given).`,
 		Example: `  tapflow replay capture.pcap --print l4
+  tapflow replay capture.pcap --print l7
   tapflow replay capture.pcapng --stats
   tapflow replay capture.pcap --clickhouse 127.0.0.1:9000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if print != "" && print != "l4" {
-				return fmt.Errorf("--print: unknown record kind %q (want l4)", print)
+			printL4, printL7, err := parsePrint(print)
+			if err != nil {
+				return err
 			}
 			logger := newLogger(cmd.ErrOrStderr())
 			src, err := dataplane.OpenPcap(args[0])
@@ -52,10 +59,11 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 			cfg.Workers = workers
 			cfg.NoDecap = noDecap
 			cfg.Dedup.Enabled = dedup
+			cfg.L7.Enabled = l7
 			var sink flowtable.Sink
 			var closeSink func() error
-			if print == "l4" {
-				js := newJSONSink(cmd.OutOrStdout())
+			if print != "" {
+				js := newJSONSink(cmd.OutOrStdout(), printL4, printL7)
 				sink, closeSink = js, js.Close
 			} else {
 				st, err := openStore(cmd.Context(), store.config(), logger, nil, true)
@@ -89,7 +97,8 @@ appliance does (starting the embedded ClickHouse when no address is given).`,
 			return cerr
 		},
 	}
-	cmd.Flags().StringVar(&print, "print", "", "print records instead of storing them: l4")
+	cmd.Flags().StringVar(&print, "print", "", "print records instead of storing them: l4, l7 or l4,l7")
+	cmd.Flags().BoolVar(&l7, "l7", true, "run the L7 dissectors (l7_flow_log); --l7=false for flows only")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print packet and flow counters to stderr at the end")
 	cmd.Flags().IntVar(&workers, "workers", 1, "flow-table workers (0 = one per CPU)")
 	cmd.Flags().BoolVar(&noDecap, "no-decap", false, "analyze tunnels as outer flows instead of decapsulating")
@@ -114,23 +123,68 @@ func printStats(w io.Writer, s dataplane.Stats, d time.Duration) {
 			fmt.Fprintf(w, "dropped %s %d\n", tap.ReasonNames[i], n)
 		}
 	}
+	if l := &s.L7; l.Payloads > 0 {
+		fmt.Fprintf(w, "l7: payload packets %d, flows identified %d, given up %d, parse errors %d, logs %d (timeouts %d, orphan responses %d)\n",
+			l.Payloads, l.Identified, l.GivenUp, l.ParseErrors, l.Logs, l.Timeouts, l.Orphans)
+		for p, n := range l.PerProtocol {
+			if n > 0 {
+				fmt.Fprintf(w, "l7 logs %s %d\n", dissectors.Protocol(p), n)
+			}
+		}
+	}
 	if s.Panics > 0 {
 		fmt.Fprintf(w, "frames that panicked (skipped) %d\n", s.Panics)
 	}
 }
 
-// jsonSink prints each record as one JSON line. Safe for concurrent use.
-type jsonSink struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	buf []byte
+// parsePrint reads --print's comma-separated record kinds.
+func parsePrint(v string) (l4, l7 bool, err error) {
+	if v == "" {
+		return false, false, nil
+	}
+	for _, k := range strings.Split(v, ",") {
+		switch strings.TrimSpace(k) {
+		case "l4":
+			l4 = true
+		case "l7":
+			l7 = true
+		default:
+			return false, false, fmt.Errorf("--print: unknown record kind %q (want l4, l7 or l4,l7)", k)
+		}
+	}
+	return l4, l7, nil
 }
 
-func newJSONSink(w io.Writer) *jsonSink {
-	return &jsonSink{w: bufio.NewWriterSize(w, 1<<16)}
+// jsonSink prints each record as one JSON line. Safe for concurrent use.
+type jsonSink struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	buf    []byte
+	l4, l7 bool
+}
+
+func newJSONSink(w io.Writer, l4, l7 bool) *jsonSink {
+	return &jsonSink{w: bufio.NewWriterSize(w, 1<<16), l4: l4, l7: l7}
+}
+
+// WriteL7 prints l7_flow_log rows (with --print l7).
+func (s *jsonSink) WriteL7(logs []dissectors.Log) {
+	if !s.l7 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range logs {
+		s.buf = logs[i].AppendJSON(s.buf[:0])
+		s.buf = append(s.buf, '\n')
+		s.w.Write(s.buf)
+	}
 }
 
 func (s *jsonSink) WriteFlows(recs []flowtable.FlowRecord) {
+	if !s.l4 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range recs {

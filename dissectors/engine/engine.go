@@ -1,0 +1,451 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tapflow/tapflow/dissectors"
+	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/tap"
+)
+
+// LogSink receives batches of l7_flow_log rows. The slice and its rows are
+// reused after WriteL7 returns.
+type LogSink interface {
+	WriteL7(logs []dissectors.Log)
+}
+
+// Config sets the engine's limits. YAML key: dissectors.
+type Config struct {
+	// MaxInFlight is the most requests one flow may have waiting for
+	// their responses (architecture §4: 16).
+	MaxInFlight int `yaml:"max_in_flight"`
+	// RequestTimeoutTCP/UDP: a request without response this long (in
+	// capture time) is reported with response_status 2 (timeout).
+	RequestTimeoutTCP time.Duration `yaml:"request_timeout_tcp"`
+	RequestTimeoutUDP time.Duration `yaml:"request_timeout_udp"`
+	// IdentifyPackets is how many payload packets of a flow are offered to
+	// the dissectors' Check before the flow is given up as unknown.
+	IdentifyPackets int `yaml:"identify_packets"`
+	// MaxPending caps the requests waiting across all flows of a worker;
+	// beyond it a new request is reported at once without its response
+	// (counted as pending_full).
+	MaxPending int `yaml:"max_pending"`
+	// BatchSize is how many rows go to the sink at once.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{MaxInFlight: 16, RequestTimeoutTCP: 300 * time.Second, RequestTimeoutUDP: 150 * time.Second,
+		IdentifyPackets: 8, MaxPending: 1 << 16, BatchSize: 256}
+}
+
+// Validate reports the first invalid setting, naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxInFlight < 1 || c.MaxInFlight > maxRing:
+		return fmt.Errorf("dissectors.max_in_flight: must be 1..%d, got %d", maxRing, c.MaxInFlight)
+	case c.RequestTimeoutTCP < time.Second || c.RequestTimeoutUDP < time.Second:
+		return fmt.Errorf("dissectors.request_timeout_tcp/udp: must be at least 1s, got %s/%s", c.RequestTimeoutTCP, c.RequestTimeoutUDP)
+	case c.IdentifyPackets < 1 || c.IdentifyPackets >= int(stateGiveUp):
+		return fmt.Errorf("dissectors.identify_packets: must be 1..%d, got %d", stateGiveUp-1, c.IdentifyPackets)
+	case c.MaxPending < 1 || c.MaxPending > 1<<24:
+		return fmt.Errorf("dissectors.max_pending: must be 1..%d, got %d", 1<<24, c.MaxPending)
+	case c.BatchSize < 1:
+		return fmt.Errorf("dissectors.batch_size: must be at least 1, got %d", c.BatchSize)
+	}
+	return nil
+}
+
+// Stats are an engine's counters, plain values for the owner to publish.
+type Stats struct {
+	Payloads     uint64 // payload packets seen
+	Identified   uint64 // flows whose protocol a dissector claimed
+	GivenUp      uint64 // flows no dissector claimed within IdentifyPackets
+	Parsed       uint64 // payload packets handed to Parse
+	ParseErrors  uint64 // Parse returned an error (the packet is skipped)
+	Requests     uint64
+	Responses    uint64
+	Logs         uint64 // rows emitted
+	Timeouts     uint64 // requests reported without response
+	Orphans      uint64 // responses without a waiting request
+	InFlightFull uint64 // requests pushed out by MaxInFlight newer ones
+	PendingFull  uint64 // requests reported at once because MaxPending were waiting
+	// PerProtocol counts rows by l7_protocol.
+	PerProtocol [256]uint64
+}
+
+// Per-slot state: 0 = no payload yet; 1..stateGiveUp-1 = payload packets
+// tried; stateGiveUp = unknown protocol; sessionBit|i = session i.
+const (
+	stateGiveUp = 0xff
+	sessionBit  = 1 << 31
+	maxRing     = 64
+	nilIdx      = ^uint32(0)
+)
+
+// session is one identified flow's L7 state.
+type session struct {
+	d     uint8 // index into Engine.ds
+	flow  uint64
+	proto uint8 // IP protocol
+	// waiting requests of the flow, oldest first: pending slab indices.
+	ring [maxRing]uint32
+	n    uint8
+	hdr  dissectors.Log // identity fields only (FlowID … ServerPort)
+}
+
+// pending is a request waiting for its response. Pendings of one IP
+// protocol form a list in arrival order (capture time), so the timeout scan
+// looks only at the oldest.
+type pending struct {
+	rec        dissectors.Record
+	start      int64
+	sess       uint32
+	prev, next uint32
+	udp        bool
+}
+
+type list struct{ head, tail uint32 }
+
+// Engine is one worker's L7 stage. Not safe for concurrent use.
+type Engine struct {
+	cfg       Config
+	ds        []dissectors.Dissector
+	sink      LogSink
+	toTCP     int64
+	toUDP     int64
+	state     []uint32
+	sess      []session
+	freeSess  []uint32
+	pend      []pending
+	freePend  uint32
+	npend     int
+	lists     [2]list // 0 TCP, 1 UDP
+	recs      []dissectors.Record
+	out       []dissectors.Log
+	meta      dissectors.Meta
+	stats     Stats
+	lastCheck int64
+}
+
+// New returns an engine for a flow table with capacity slots, trying ds in
+// order, reporting to sink.
+func New(cfg Config, ds []dissectors.Dissector, capacity int, sink LogSink) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(ds) > 255 {
+		return nil, fmt.Errorf("dissectors: at most 255 dissectors, got %d", len(ds))
+	}
+	return &Engine{
+		cfg: cfg, ds: ds, sink: sink,
+		toTCP: cfg.RequestTimeoutTCP.Microseconds(), toUDP: cfg.RequestTimeoutUDP.Microseconds(),
+		// Untouched pages of a large zeroed slice cost no memory, so a
+		// small capture does not pay for a big table.
+		state:    make([]uint32, capacity),
+		freePend: nilIdx,
+		lists:    [2]list{{nilIdx, nilIdx}, {nilIdx, nilIdx}},
+		recs:     make([]dissectors.Record, 0, 16),
+		out:      make([]dissectors.Log, 0, cfg.BatchSize),
+	}, nil
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Payload implements flowtable.PayloadHandler.
+func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
+	e.stats.Payloads++
+	st := e.state[v.Slot]
+	if st == stateGiveUp {
+		return
+	}
+	cp, sp := v.Ports()
+	e.meta = dissectors.Meta{Timestamp: m.Timestamp, Proto: m.Proto, ClientPort: cp, ServerPort: sp,
+		ToServer: v.ToServer, PayloadLen: m.PayloadLen}
+	if st&sessionBit == 0 {
+		d := -1
+		for i, ds := range e.ds {
+			if ds.Check(m.Payload, &e.meta) {
+				d = i
+				break
+			}
+		}
+		if d < 0 {
+			st++
+			if int(st) >= e.cfg.IdentifyPackets {
+				st = stateGiveUp
+				e.stats.GivenUp++
+			}
+			e.state[v.Slot] = st
+			return
+		}
+		e.stats.Identified++
+		st = sessionBit | e.newSession(v, uint8(d), m.Proto)
+		e.state[v.Slot] = st
+	}
+	si := st &^ sessionBit
+	s := &e.sess[si]
+	e.stats.Parsed++
+	recs, err := e.ds[s.d].Parse(e.recs[:0], m.Payload, &e.meta)
+	e.recs = recs[:0]
+	if err != nil {
+		e.stats.ParseErrors++
+		return
+	}
+	for i := range recs {
+		r := &recs[i]
+		switch r.Kind {
+		case dissectors.Request:
+			e.stats.Requests++
+			e.request(si, r, m.Timestamp)
+		case dissectors.Response:
+			e.stats.Responses++
+			e.response(si, r, m.Timestamp)
+		default:
+			l := e.emit(&e.sess[si], dissectors.LogSession, r)
+			l.StartTime, l.EndTime = m.Timestamp, m.Timestamp
+			l.ReqLen = r.Len
+		}
+	}
+}
+
+func (e *Engine) newSession(v *flowtable.FlowView, d, proto uint8) uint32 {
+	var i uint32
+	if n := len(e.freeSess); n > 0 {
+		i = e.freeSess[n-1]
+		e.freeSess = e.freeSess[:n-1]
+	} else {
+		e.sess = append(e.sess, session{})
+		i = uint32(len(e.sess) - 1)
+	}
+	s := &e.sess[i]
+	s.d, s.flow, s.proto, s.n = d, v.ID, proto, 0
+	h := &s.hdr
+	h.FlowID = v.ID
+	h.ClientIP, h.ClientPort = v.Client()
+	h.ServerIP, h.ServerPort = v.Server()
+	h.TapType, h.TapPort, h.VLAN, h.Proto = v.Tap()
+	return i
+}
+
+// request queues r as a waiting request of session si.
+func (e *Engine) request(si uint32, r *dissectors.Record, ts int64) {
+	s := &e.sess[si]
+	if int(s.n) >= e.cfg.MaxInFlight {
+		e.stats.InFlightFull++
+		e.timeout(s.ring[0], ts)
+		s = &e.sess[si]
+	}
+	if e.npend >= e.cfg.MaxPending {
+		e.stats.PendingFull++
+		l := e.emit(s, dissectors.LogRequest, r)
+		l.StartTime, l.EndTime, l.ReqLen = ts, ts, r.Len
+		l.Status = dissectors.StatusUnknown
+		return
+	}
+	pi := e.allocPending()
+	p := &e.pend[pi]
+	p.rec = *r
+	p.start, p.sess, p.udp = ts, si, s.proto == tap.ProtoUDP
+	e.link(pi)
+	s.ring[s.n] = pi
+	s.n++
+}
+
+// response pairs r with its waiting request, or reports it alone.
+func (e *Engine) response(si uint32, r *dissectors.Record, ts int64) {
+	s := &e.sess[si]
+	at := -1
+	for i := 0; i < int(s.n); i++ {
+		q := &e.pend[s.ring[i]].rec
+		if !r.HasKey || (q.HasKey && q.Key == r.Key) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		e.stats.Orphans++
+		l := e.emit(s, dissectors.LogResponse, r)
+		l.StartTime, l.EndTime, l.RespLen = ts, ts, r.Len
+		return
+	}
+	pi := s.ring[at]
+	p := &e.pend[pi]
+	l := e.emit(s, dissectors.LogSession, &p.rec)
+	l.StartTime, l.EndTime, l.ReqLen, l.RespLen = p.start, ts, p.rec.Len, r.Len
+	if ts > p.start {
+		l.RRT = uint32(min(ts-p.start, 1<<32-1))
+	}
+	merge(&l.Record, r)
+	e.drop(si, at)
+}
+
+// merge puts response r's outcome into the request record q, and the text
+// fields q lacks (Kafka Produce's offset is only in the response).
+func merge(q, r *dissectors.Record) {
+	q.HasCode, q.Code, q.Status = r.HasCode, r.Code, r.Status
+	fill := func(dst *dissectors.Text, src dissectors.Text) {
+		if dst.Len() == 0 && src.Len() > 0 {
+			q.Copy(dst, r, src)
+		}
+	}
+	fill(&q.Exception, r.Exception)
+	fill(&q.Version, r.Version)
+	fill(&q.RequestType, r.RequestType)
+	fill(&q.RequestDomain, r.RequestDomain)
+	fill(&q.RequestResource, r.RequestResource)
+	fill(&q.Endpoint, r.Endpoint)
+	fill(&q.TraceID, r.TraceID)
+	fill(&q.SpanID, r.SpanID)
+}
+
+// drop removes ring entry at of session si and frees its pending.
+func (e *Engine) drop(si uint32, at int) {
+	s := &e.sess[si]
+	pi := s.ring[at]
+	copy(s.ring[at:s.n], s.ring[at+1:s.n])
+	s.n--
+	e.unlink(pi)
+	e.pend[pi].next = e.freePend
+	e.freePend = pi
+	e.npend--
+}
+
+// timeout reports waiting request pi without its response and drops it.
+func (e *Engine) timeout(pi uint32, now int64) {
+	p := &e.pend[pi]
+	si := p.sess
+	s := &e.sess[si]
+	e.stats.Timeouts++
+	l := e.emit(s, dissectors.LogRequest, &p.rec)
+	l.StartTime, l.EndTime, l.ReqLen = p.start, max(now, p.start), p.rec.Len
+	l.Status = dissectors.StatusTimeout
+	for i := 0; i < int(s.n); i++ {
+		if s.ring[i] == pi {
+			e.drop(si, i)
+			return
+		}
+	}
+	panic("BUG: waiting request missing from its session")
+}
+
+func (e *Engine) allocPending() uint32 {
+	e.npend++
+	if e.freePend != nilIdx {
+		pi := e.freePend
+		e.freePend = e.pend[pi].next
+		return pi
+	}
+	e.pend = append(e.pend, pending{})
+	return uint32(len(e.pend) - 1)
+}
+
+func (e *Engine) link(pi uint32) {
+	p := &e.pend[pi]
+	l := &e.lists[b2i(p.udp)]
+	p.prev, p.next = l.tail, nilIdx
+	if l.tail != nilIdx {
+		e.pend[l.tail].next = pi
+	} else {
+		l.head = pi
+	}
+	l.tail = pi
+}
+
+func (e *Engine) unlink(pi uint32) {
+	p := &e.pend[pi]
+	l := &e.lists[b2i(p.udp)]
+	if p.prev != nilIdx {
+		e.pend[p.prev].next = p.next
+	} else {
+		l.head = p.next
+	}
+	if p.next != nilIdx {
+		e.pend[p.next].prev = p.prev
+	} else {
+		l.tail = p.prev
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// emit appends a row for session s built from record r and returns it for
+// the caller to fill times and lengths. A full batch leaves first, so the
+// returned row stays valid until the next emit.
+func (e *Engine) emit(s *session, typ dissectors.LogType, r *dissectors.Record) *dissectors.Log {
+	if len(e.out) == cap(e.out) {
+		e.flushOut()
+	}
+	e.out = e.out[:len(e.out)+1]
+	l := &e.out[len(e.out)-1]
+	l.FlowID, l.TapType, l.TapPort, l.VLAN, l.Proto = s.hdr.FlowID, s.hdr.TapType, s.hdr.TapPort, s.hdr.VLAN, s.hdr.Proto
+	l.ClientIP, l.ServerIP, l.ClientPort, l.ServerPort = s.hdr.ClientIP, s.hdr.ServerIP, s.hdr.ClientPort, s.hdr.ServerPort
+	l.Type, l.RRT, l.ReqLen, l.RespLen = typ, 0, 0, 0
+	l.Record = *r
+	e.stats.Logs++
+	e.stats.PerProtocol[r.Protocol]++
+	return l
+}
+
+func (e *Engine) flushOut() {
+	if len(e.out) == 0 {
+		return
+	}
+	e.sink.WriteL7(e.out)
+	e.out = e.out[:0]
+}
+
+// FlowEnd implements flowtable.PayloadHandler: the flow's waiting requests
+// will get no response and are reported as timeouts.
+func (e *Engine) FlowEnd(v *flowtable.FlowView) {
+	st := e.state[v.Slot]
+	e.state[v.Slot] = 0
+	if st&sessionBit == 0 {
+		return
+	}
+	si := st &^ sessionBit
+	for e.sess[si].n > 0 {
+		e.timeout(e.sess[si].ring[0], v.LastTime)
+	}
+	e.freeSess = append(e.freeSess, si)
+}
+
+// Advance implements flowtable.PayloadHandler: requests older than their
+// timeout are reported, and the rows so far leave (each second, so a quiet
+// live capture still delivers them).
+func (e *Engine) Advance(now int64, final bool) {
+	for i, to := range [2]int64{e.toTCP, e.toUDP} {
+		l := &e.lists[i]
+		for l.head != nilIdx && e.pend[l.head].start+to <= now {
+			e.timeout(l.head, e.pend[l.head].start+to)
+		}
+	}
+	e.flushOut()
+}
+
+// Add adds o's counters to s (summing workers).
+func (s *Stats) Add(o *Stats) {
+	s.Payloads += o.Payloads
+	s.Identified += o.Identified
+	s.GivenUp += o.GivenUp
+	s.Parsed += o.Parsed
+	s.ParseErrors += o.ParseErrors
+	s.Requests += o.Requests
+	s.Responses += o.Responses
+	s.Logs += o.Logs
+	s.Timeouts += o.Timeouts
+	s.Orphans += o.Orphans
+	s.InFlightFull += o.InFlightFull
+	s.PendingFull += o.PendingFull
+	for i := range s.PerProtocol {
+		s.PerProtocol[i] += o.PerProtocol[i]
+	}
+}
