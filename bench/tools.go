@@ -95,8 +95,15 @@ func tapflowFlows(m measurement) (int64, string, error) {
 		return -1, "", fmt.Errorf("no --stats line in tapflow's stderr: %s", tail(m.stderr))
 	}
 	flows, _ := strconv.ParseInt(string(s[3]), 10, 64)
-	return flows, fmt.Sprintf("%s records", s[4]), nil
+	note := fmt.Sprintf("%s records", s[4])
+	if l7 := reTapflowL7.FindSubmatch(m.stderr); l7 != nil {
+		note += fmt.Sprintf(", %s l7_flow_log rows (%s flows identified)", l7[3], l7[2])
+	}
+	return flows, note, nil
 }
+
+// reTapflowL7 is `replay --stats`' L7 line.
+var reTapflowL7 = regexp.MustCompile(`l7: payload packets (\d+), flows identified (\d+), .*logs (\d+)`)
 
 // tapflowRecords reads `replay --stats`: records written (rows).
 func tapflowRecords(m measurement) (int64, string, error) {
@@ -125,8 +132,12 @@ func tapflowReplay(name, what string, storage bool, l7 bool) Tool {
 	}
 	t.Prepare = func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
 		args := []string{e.Tapflow, "replay", e.Corpus, "--stats", "--workers", "1"}
+		print := "l4"
 		if l7 {
 			args = append(args, e.L7Flag)
+			print = "l4,l7"
+		} else if e.replayHas(e.L7Flag) {
+			args = append(args, e.L7Flag+"=false")
 		}
 		if storage {
 			addr, err := e.ClickHouse()
@@ -135,7 +146,7 @@ func tapflowReplay(name, what string, storage bool, l7 bool) Tool {
 			}
 			args = append(args, "--clickhouse", addr, "--data-dir", filepath.Join(dir, "data"))
 		} else {
-			args = append(args, "--print", "l4")
+			args = append(args, "--print", print)
 		}
 		return invocation{args: args, devNullStdout: true, dir: dir}, tapflowFlows, nil
 	}

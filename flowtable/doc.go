@@ -53,7 +53,8 @@
 // Memory: a flow is 240 bytes (times, the last packet's included, as 32-bit
 // offsets from the report period's start, state in flag bits, tunnel outer
 // addresses interned per table, the aggregates as one 32-bit index); with
-// the index's 16 bytes per flow at a power-of-two capacity, an active flow
-// costs 256 bytes (TestFlowSize). The aggregates take memory per active
+// the index's 8 bytes per flow at a power-of-two capacity (32-bit entries)
+// and the L7 engine's 4-byte word per slot, an active flow costs 252 bytes
+// (TestFlowSize). The aggregates take memory per active
 // edge and second (and minute), not per flow.
 package flowtable

@@ -127,7 +127,7 @@ type Table struct {
 	freeHead uint32   // free slab entries, linked through flow.wnext
 	nfree    int      // free entries: the free list plus the never-used tail
 	fresh    uint32   // first never-used slab entry
-	index    []uint64 // hash<<32 | slab index+1; 0 is empty
+	index    []uint32 // hash tag | slab index+1; 0 is empty (indexEntry)
 	mask     uint64
 	wheel    [wheelSlots]uint32
 	nowSec   int64 // last second the wheel has processed
@@ -161,7 +161,7 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 		sink:   sink,
 		report: cfg.ReportInterval.Microseconds(),
 		slab:   make([]flow, cfg.Capacity),
-		index:  make([]uint64, n),
+		index:  make([]uint32, n),
 		mask:   n - 1,
 		idBase: uint64(idBase) << 48,
 		out:    make([]FlowRecord, 0, cfg.BatchSize),
@@ -244,17 +244,30 @@ func mix(h, v uint64) uint64 {
 	return hi ^ lo
 }
 
+// Index entries are 32 bits: the slab index + 1 in the low idxBits (0 is
+// an empty slot) and the top tagBits of the flow's hash above it. The tag
+// spares most slab reads on a probe that is not the flow; an entry's home
+// slot, which deletion needs, is recomputed from its flow's key, so the
+// index costs 8 bytes per flow at a power-of-two capacity instead of 16.
+const (
+	idxBits = 29
+	idxMask = 1<<idxBits - 1
+)
+
+func indexEntry(h, idx uint32) uint32 { return h&^idxMask | (idx + 1) }
+
 // lookup returns the slab index of key, or nilIdx, and the index slot where
 // it is or would go.
 func (t *Table) lookup(k *Key, h uint32) (uint32, uint64) {
 	i := uint64(h) & t.mask
+	tag := h &^ idxMask
 	for {
 		e := t.index[i]
 		if e == 0 {
 			return nilIdx, i
 		}
-		if uint32(e>>32) == h {
-			idx := uint32(e) - 1
+		if e&^idxMask == tag {
+			idx := e&idxMask - 1
 			if t.slab[idx].key == *k {
 				return idx, i
 			}
@@ -275,7 +288,7 @@ func (t *Table) unindex(i uint64) {
 			if e == 0 {
 				return
 			}
-			home := uint64(uint32(e>>32)) & t.mask
+			home := uint64(t.slab[e&idxMask-1].key.Hash()) & t.mask
 			// Move e back to i unless its home lies cyclically in (i, j].
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 				t.index[i] = e
@@ -305,7 +318,7 @@ func (t *Table) Update(m *tap.Meta) {
 			t.fresh++
 		}
 		t.nfree--
-		t.index[slot] = uint64(h)<<32 | uint64(idx+1)
+		t.index[slot] = indexEntry(h, idx)
 		t.initFlow(idx, &k, fromLo, m)
 	} else {
 		f := &t.slab[idx]

@@ -11,6 +11,9 @@ import (
 	"net/netip"
 	"runtime"
 
+	"github.com/tapflow/tapflow/dissectors"
+	"github.com/tapflow/tapflow/dissectors/engine"
+	"github.com/tapflow/tapflow/dissectors/registry"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -29,8 +32,11 @@ type discard struct{}
 
 func (discard) WriteFlows([]flowtable.FlowRecord) {}
 
+func (discard) WriteL7([]dissectors.Log) {}
+
 // Measure builds a table sized to n flows (Capacity = n, the way an
-// appliance would size it for its load), fills it with n distinct TCP flows
+// appliance would size it for its load) with the L7 engine attached as in
+// the pipeline (its per-slot state counts too), fills it with n distinct TCP flows
 // (one SYN each, all within one second so none expires) and returns the
 // heap the table holds, measured with runtime.ReadMemStats around its
 // construction and fill. The table is released before Measure returns.
@@ -43,12 +49,18 @@ func Measure(n int) (Row, error) {
 	if err != nil {
 		return row, err
 	}
+	e, err := engine.New(engine.DefaultConfig(), registry.All(), t.Capacity(), discard{})
+	if err != nil {
+		return row, err
+	}
+	t.SetPayloadHandler(e)
 	Fill(t, n)
 	after := heapInUse()
 	if got := t.Stats().Active; got != uint64(n) {
 		return row, fmt.Errorf("table holds %d active flows after %d distinct SYNs", got, n)
 	}
 	runtime.KeepAlive(t)
+	runtime.KeepAlive(e)
 	row.HeapBytes = int64(after) - int64(before)
 	return row, nil
 }

@@ -147,8 +147,6 @@ func New(cfg Config, ds []dissectors.Dissector, capacity int, sink LogSink) (*En
 		state:    make([]uint32, capacity),
 		freePend: nilIdx,
 		lists:    [2]list{{nilIdx, nilIdx}, {nilIdx, nilIdx}},
-		recs:     make([]dissectors.Record, 0, 16),
-		out:      make([]dissectors.Log, 0, cfg.BatchSize),
 	}, nil
 }
 
@@ -383,6 +381,11 @@ func b2i(b bool) int {
 func (e *Engine) emit(s *session, typ dissectors.LogType, r *dissectors.Record) *dissectors.Log {
 	if len(e.out) == cap(e.out) {
 		e.flushOut()
+		if cap(e.out) == 0 {
+			// First row: the batch is made on first use so a table sized
+			// for many flows pays nothing for L7 until a protocol appears.
+			e.out = make([]dissectors.Log, 0, e.cfg.BatchSize)
+		}
 	}
 	e.out = e.out[:len(e.out)+1]
 	l := &e.out[len(e.out)-1]
