@@ -254,7 +254,11 @@ func TestBadInputTCPDumpCorpus(t *testing.T) {
 	forEach(len(files), func(i int) {
 		r := replay(bin, files[i])
 		o := outcome{exitCode: r.ExitCode, crash: r.crashed(), stderr: r.stderrHead()}
-		flows, err := parseL4(r.Stdout)
+		l4out, l7out := splitL7(r.Stdout)
+		flows, err := parseL4(l4out)
+		if _, l7err := parseL7(l7out); err == nil {
+			err = l7err
+		}
 		o.flows, o.badJSON = len(flows), err
 		outcomes[i] = o
 	})

@@ -556,7 +556,8 @@ func (l *liveLab) replayLive(bin string) map[uint16]*liveRec {
 	require.Empty(l.t, r.crashed(), "replay: %s", r.stderrHead())
 	require.Equal(l.t, 0, r.ExitCode, "replay: %s", r.stderrHead())
 	flows := map[uint16]*liveRec{}
-	sc := bufio.NewScanner(bytes.NewReader(r.Stdout))
+	l4out, _ := splitL7(r.Stdout)
+	sc := bufio.NewScanner(bytes.NewReader(l4out))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())

@@ -150,7 +150,7 @@ func replay(bin, file string) replayResult {
 	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
 	// nDPI counts every copy of a duplicated packet; compare like with like.
-	cmd := exec.CommandContext(ctx, bin, "replay", file, "--print", "l4", "--dedup=false")
+	cmd := exec.CommandContext(ctx, bin, "replay", file, "--print", "l4,l7", "--dedup=false")
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -41,6 +41,10 @@ type captureResult struct {
 
 	expected, found, packetsEqual, bytesEqual, extra int
 
+	want  []NDPIFlow // nDPI's flows
+	l7    []l7Log    // tapflow's l7_flow_log rows
+	l7Err error
+
 	mismatches []mismatch  // flows that differ, and tapflow-only flows
 	notes      []mismatch  // flows that are equal in sum but were split
 	violations []violation // broken l4 output contract
@@ -229,7 +233,10 @@ func compareCapture(bin, dir, name string) captureResult {
 	if lines := res.stderrLines(); len(lines) > 0 {
 		r.stderr = lines[0]
 	}
-	got, err := parseL4(res.Stdout)
+	l4out, l7out := splitL7(res.Stdout)
+	r.want = want
+	r.l7, r.l7Err = parseL7(l7out)
+	got, err := parseL4(l4out)
 	if err != nil {
 		r.violations = append(r.violations, violation{"stdout is not l4 JSON lines", err.Error()})
 	}

@@ -37,6 +37,13 @@ type NDPIFlow struct {
 	// is listed in exactly one of the two sections.
 	Undetected bool
 
+	// App is the master protocol ndpiReader detected ("HTTP" of
+	// "[proto: 7.126/HTTP.Google]", "TLS" of "91.26/TLS.ntop"), "" if none.
+	App string
+	// Hostname is ndpiReader's "[Hostname/SNI: …]": the HTTP Host, the TLS
+	// SNI or the DNS query name.
+	Hostname string
+
 	PacketsSrcToDst, PacketsDstToSrc uint64
 	BytesSrcToDst, BytesDstToSrc     uint64
 
@@ -60,6 +67,9 @@ var (
 	ndpiVLANRe = regexp.MustCompile(`^\[VLAN: (\d+)\]`)
 	// "[proto: GTP:79/IPSec]" or "[proto: 91.26/TLS.ntop]".
 	ndpiTunnelRe = regexp.MustCompile(`\[proto: (?:([A-Za-z][A-Za-z0-9]*):)?[0-9]`)
+	// "[proto: 7.126/HTTP.Google]": the name after the slash, up to a dot.
+	ndpiAppRe  = regexp.MustCompile(`\[proto: (?:[A-Za-z][A-Za-z0-9]*:)?[0-9.]+/([A-Za-z0-9_-]+)`)
+	ndpiHostRe = regexp.MustCompile(`\[Hostname/SNI: ([^\]]*)\]`)
 	// The packet and byte counts; the first match on the line is the one.
 	ndpiCountsRe = regexp.MustCompile(`\[(\d+) pkts/(\d+) bytes (<->|->) (\d+) pkts/(\d+) bytes\]`)
 )
@@ -159,6 +169,12 @@ func ParseNDPIFlowLine(line string) (f NDPIFlow, ok bool, err error) {
 	}
 	if tm := ndpiTunnelRe.FindStringSubmatch(rest); tm != nil {
 		f.Tunnel = tm[1]
+	}
+	if am := ndpiAppRe.FindStringSubmatch(rest); am != nil {
+		f.App = am[1]
+	}
+	if hm := ndpiHostRe.FindStringSubmatch(rest); hm != nil {
+		f.Hostname = hm[1]
 	}
 
 	cm := ndpiCountsRe.FindStringSubmatch(rest)

@@ -107,8 +107,22 @@ func TestParseNDPIFlowLine(t *testing.T) {
 			got, ok, err := ParseNDPIFlowLine(tc.line)
 			require.NoError(t, err)
 			require.True(t, ok)
+			got.App, got.Hostname = "", "" // TestParseNDPIApp
 			require.Equal(t, tc.want, got)
 		})
+	}
+}
+
+func TestParseNDPIApp(t *testing.T) {
+	for line, want := range map[string][2]string{
+		"\t1\tTCP 192.168.1.13:55523 <-> 178.62.197.130:443 [proto: 91.26/TLS.ntop][IP: 26/ntop][51 pkts/4260 bytes <-> 58 pkts/69722 bytes][Hostname/SNI: www.ntop.org][(Advertised) ALPNs: h2;http/1.1]": {"TLS", "www.ntop.org"},
+		"\t1\tTCP 10.1.3.68:47025 <-> 74.125.130.188:443 [VLAN: 4][proto: CAPWAP:91.239/TLS.GoogleServices][3 pkts/630 bytes <-> 3 pkts/434 bytes][Hostname/SNI: alt2-mtalk.google.com]":                   {"TLS", "alt2-mtalk.google.com"},
+		"\t2\tUDP 10.0.0.1:5353 -> 10.0.0.2:53 [proto: 5/DNS][1 pkts/70 bytes -> 0 pkts/0 bytes]":                                                                                                          {"DNS", ""},
+	} {
+		got, ok, err := ParseNDPIFlowLine(line)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, want, [2]string{got.App, got.Hostname}, line)
 	}
 }
 
