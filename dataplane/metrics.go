@@ -3,6 +3,7 @@ package dataplane
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -16,6 +17,7 @@ type Collector struct {
 	fragMatched, fragOrphans                           *prometheus.Desc
 	flowsActive, flowsCreated, flowsEvicted, flowsRpts *prometheus.Desc
 	flowPackets                                        *prometheus.Desc
+	l7Flows, l7Packets, l7Logs, l7Outcome              *prometheus.Desc
 }
 
 // NewCollector returns a collector for p; register it with a Registerer.
@@ -37,6 +39,10 @@ func NewCollector(p *Pipeline) *Collector {
 		flowsCreated: d("tapflow_flowtable_flows_created_total", "Flows created."),
 		flowsEvicted: d("tapflow_flowtable_flows_evicted_total", "Flows ended early because a flow table was full."),
 		flowsRpts:    d("tapflow_flowtable_reports_total", "Flow records emitted (including forced minute reports)."),
+		l7Flows:      d("tapflow_dissectors_flows_total", "Flows offered to the L7 dissectors, by result: identified or given_up (no dissector claimed them).", "result"),
+		l7Packets:    d("tapflow_dissectors_packets_total", "Payload packets seen by the L7 stage, by what happened: parsed, parse_error, or seen (the total).", "result"),
+		l7Logs:       d("tapflow_dissectors_logs_total", "l7_flow_log rows emitted, by l7_protocol.", "l7_protocol"),
+		l7Outcome:    d("tapflow_dissectors_requests_total", "Request/response pairing outcomes: timeout (no response), orphan_response, in_flight_full, pending_full.", "outcome"),
 		flowPackets:  d("tapflow_flowtable_packets_total", "Packets accounted to a flow."),
 	}
 }
@@ -44,7 +50,7 @@ func NewCollector(p *Pipeline) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.received, c.bytes, c.decoded, c.dedup, c.fragMatched, c.fragOrphans, c.dropped, c.panics,
-		c.flowsActive, c.flowsCreated, c.flowsEvicted, c.flowsRpts, c.flowPackets} {
+		c.flowsActive, c.flowsCreated, c.flowsEvicted, c.flowsRpts, c.flowPackets, c.l7Flows, c.l7Packets, c.l7Logs, c.l7Outcome} {
 		ch <- d
 	}
 }
@@ -70,6 +76,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.flowsEvicted, s.Flows.Evicted)
 	counter(c.flowsRpts, s.Flows.Reports)
 	counter(c.flowPackets, s.Flows.Packets)
+	l := &s.L7
+	counter(c.l7Flows, l.Identified, "identified")
+	counter(c.l7Flows, l.GivenUp, "given_up")
+	counter(c.l7Packets, l.Payloads, "seen")
+	counter(c.l7Packets, l.Parsed, "parsed")
+	counter(c.l7Packets, l.ParseErrors, "parse_error")
+	counter(c.l7Outcome, l.Timeouts, "timeout")
+	counter(c.l7Outcome, l.Orphans, "orphan_response")
+	counter(c.l7Outcome, l.InFlightFull, "in_flight_full")
+	counter(c.l7Outcome, l.PendingFull, "pending_full")
+	for p, n := range l.PerProtocol {
+		if n > 0 {
+			counter(c.l7Logs, n, dissectors.Protocol(p).String())
+		}
+	}
 }
 
 // CaptureCollector exports a live source's kernel counters. Scraping calls

@@ -165,7 +165,7 @@ func TestHandler(t *testing.T) {
 				`[0,"0.0.0.0","2001:db8::a","2026-03-01T12:30:05Z","2026-03-01",0]]`},
 		{name: "group by", req: jsonReq(f.flowLog, "SELECT proto, count() AS c, sum(bytes_tx) FROM l4_flow_log GROUP BY proto ORDER BY proto"),
 			wantStatus: 200, wantValues: `[[6,2,300],[17,1,300]]`},
-		{name: "show tables", req: jsonReq(f.flowLog, "SHOW TABLES"), wantStatus: 200, wantValues: `[["l4_flow_log"],["l4_flow_log_local"]]`},
+		{name: "show tables", req: jsonReq(f.flowLog, "SHOW TABLES"), wantStatus: 200, wantValues: `[["l4_flow_log"],["l4_flow_log_local"],["l7_flow_log"],["l7_flow_log_local"]]`},
 		{name: "exists", req: jsonReq(f.flowLog, "EXISTS TABLE l4_flow_log"), wantStatus: 200, wantValues: `[[1]]`},
 		{name: "with select", req: jsonReq(f.flowLog, "WITH 2 AS k SELECT count() FROM l4_flow_log WHERE flow_id >= k"), wantStatus: 200, wantValues: `[[2]]`},
 		{name: "nullable, array, nan", req: jsonReq("", "SELECT CAST(NULL AS Nullable(UInt8)), [1, 2], nan, toDecimal64(1.25, 2), toFixedString('ab', 4)"),

@@ -27,6 +27,7 @@ func TestBadConfigs(t *testing.T) {
 		"engine.bad.yml":      "capture.engine",
 		"no-iface.bad.yml":    "capture.interfaces",
 		"workers.bad.yml":     "dataplane.workers",
+		"dissectors.bad.yml":  "dissectors.max_in_flight",
 	} {
 		t.Run(file, func(t *testing.T) {
 			_, err := loadConfig(filepath.Join("testdata", file))

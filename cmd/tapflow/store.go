@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/flowtable"
 	"github.com/tapflow/tapflow/storage/chserver"
 	"github.com/tapflow/tapflow/storage/clickhouse"
@@ -56,6 +57,7 @@ type store struct {
 	db   *clickhouse.DB
 	w    *clickhouse.Writer
 	mw   *clickhouse.MetricsWriter // network / network_map 1s and 1m rows
+	lw   *clickhouse.L7Writer      // l7_flow_log rows
 	addr string
 	log  *slog.Logger
 }
@@ -85,6 +87,15 @@ func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg 
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start metrics writer: %w", err)
+	}
+	lc := wc
+	// A queued L7 row is ~700 bytes; a quarter of the flow queue bounds
+	// the L7 queues to ~14 MB.
+	lc.QueueSize = max(1024, wc.QueueSize/4)
+	st.lw, err = clickhouse.NewL7Writer(st.db, lc, reg, logger)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start l7 writer: %w", err)
 	}
 	return st, nil
 }
@@ -143,6 +154,10 @@ func (s *store) enforceRetention(ctx context.Context, retention time.Duration) {
 // WriteFlows hands records to the writer; it never blocks capture.
 func (s *store) WriteFlows(recs []flowtable.FlowRecord) { s.w.Write(recs) }
 
+// WriteL7 hands l7_flow_log rows to their writer. Its presence is what
+// turns the L7 stage on (with dataplane.dissectors.enabled).
+func (s *store) WriteL7(logs []dissectors.Log) { s.lw.Write(logs) }
+
 // WriteMetrics hands 1 s / 1 m aggregate rows to their writer. Its
 // presence is what makes the flow tables aggregate.
 func (s *store) WriteMetrics(rows []flowtable.MetricRow) { s.mw.Write(rows) }
@@ -153,6 +168,9 @@ func (s *store) Flush(ctx context.Context) error {
 		return nil
 	}
 	if err := s.w.Flush(ctx); err != nil {
+		return err
+	}
+	if err := s.lw.Flush(ctx); err != nil {
 		return err
 	}
 	return s.mw.Flush(ctx)
@@ -169,6 +187,9 @@ func (s *store) Close() error {
 	}
 	if s.mw != nil {
 		errs = append(errs, s.mw.Close(ctx))
+	}
+	if s.lw != nil {
+		errs = append(errs, s.lw.Close(ctx))
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())

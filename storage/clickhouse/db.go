@@ -21,6 +21,7 @@ const (
 	FlowLogDB     = "flow_log"
 	FlowMetricsDB = "flow_metrics"
 	L4FlowLog     = "l4_flow_log"
+	L7FlowLog     = "l7_flow_log"
 )
 
 // Config configures the connection and the schema.
@@ -150,18 +151,20 @@ func (v Version) String() string { return v.Raw }
 
 // Server features that depend on the version.
 type features struct {
-	ipTypes bool // IPv4/IPv6 column types (19.3)
-	ttl     bool // table TTL (19.6)
-	codecs  bool // column CODEC(T64/DoubleDelta/ZSTD) (20.1 to be safe)
-	lowCard bool // LowCardinality without the experimental setting (19.3)
+	ipTypes    bool // IPv4/IPv6 column types (19.3)
+	ttl        bool // table TTL (19.6)
+	codecs     bool // column CODEC(T64/DoubleDelta/ZSTD) (20.1 to be safe)
+	lowCard    bool // LowCardinality without the experimental setting (19.3)
+	dateTime64 bool // DateTime64(precision) (20.1)
 }
 
 func featuresOf(v Version) features {
 	return features{
-		ipTypes: v.AtLeast(19, 3),
-		ttl:     v.AtLeast(19, 6),
-		codecs:  v.AtLeast(20, 1),
-		lowCard: v.AtLeast(19, 3),
+		ipTypes:    v.AtLeast(19, 3),
+		ttl:        v.AtLeast(19, 6),
+		codecs:     v.AtLeast(20, 1),
+		lowCard:    v.AtLeast(19, 3),
+		dateTime64: v.AtLeast(20, 1),
 	}
 }
 

@@ -74,7 +74,7 @@ func (*l4Cols) encode(b []byte, r *flowtable.FlowRecord) []byte {
 	return b
 }
 
-func (*l4Cols) decode(b []byte, v uint32, r *flowtable.FlowRecord) {
+func (*l4Cols) decode(b []byte, v uint32, r *flowtable.FlowRecord) error {
 	d := dec{b}
 	r.FlowID = d.u64()
 	r.StartTime = d.time()
@@ -103,6 +103,7 @@ func (*l4Cols) decode(b []byte, v uint32, r *flowtable.FlowRecord) {
 	if v >= 2 {
 		r.LostBeforeTapTx, r.LostBeforeTapRx = d.u32(), d.u32()
 	}
+	return nil
 }
 
 // l4Key identifies a flow record in the table for the unfinished-batch

@@ -411,7 +411,7 @@ func (*metricCols) encode(b []byte, r *flowtable.MetricRow) []byte {
 	return b
 }
 
-func (*metricCols) decode(b []byte, _ uint32, r *flowtable.MetricRow) {
+func (*metricCols) decode(b []byte, _ uint32, r *flowtable.MetricRow) error {
 	d := dec{b}
 	r.Table = flowtable.MetricTable(d.u8())
 	r.Time = time.Unix(int64(d.u64()), 0).UTC()
@@ -429,6 +429,7 @@ func (*metricCols) decode(b []byte, _ uint32, r *flowtable.MetricRow) {
 			*mc.u32(m) = d.u32()
 		}
 	}
+	return nil
 }
 
 // metricIdentity is a whole aggregate row as stored: rows have no id, and

@@ -18,9 +18,13 @@ const (
 	kU16
 	kU32
 	kU64
-	kIP4  // IPv4, or UInt32 on 18.16
-	kIP6  // IPv6, or FixedString(16) on 18.16
-	kAddr // low-cardinality address text
+	kIP4      // IPv4, or UInt32 on 18.16
+	kIP6      // IPv6, or FixedString(16) on 18.16
+	kLowCard  // text with few distinct values (addresses, names): LowCardinality(String), or String on 18.16
+	kText     // String: free text, any bytes
+	kTime64US // DateTime64(6), or DateTime (whole seconds) on 18.16
+	kNullU64  // Nullable(UInt64)
+	kNullI32  // Nullable(Int32)
 )
 
 type column struct {
@@ -41,8 +45,8 @@ var l4Columns = []column{
 	{"tap_type", kU8},
 	{"tap_port", kU32},
 	{"vlan", kU16},
-	{"outer_src", kAddr},
-	{"outer_dst", kAddr},
+	{"outer_src", kLowCard},
+	{"outer_dst", kLowCard},
 	{"proto", kU8},
 	{"is_ipv4", kU8},
 	{"client_ip4", kIP4},
@@ -97,6 +101,7 @@ type tableSpec struct {
 // tables lists every table EnsureSchema creates.
 var tables = []tableSpec{
 	{FlowLogDB, L4FlowLog, l4Columns, l4OrderBy},
+	{FlowLogDB, L7FlowLog, l7Columns, l7OrderBy},
 	{FlowMetricsDB, Network1s, metricColumns(false), networkOrderBy},
 	{FlowMetricsDB, Network1m, metricColumns(false), networkOrderBy},
 	{FlowMetricsDB, NetworkMap1s, metricColumns(true), networkMapOrderBy},
@@ -129,11 +134,22 @@ func colType(k colKind, f features) string {
 		if f.ipTypes {
 			t = "IPv6"
 		}
-	case kAddr:
+	case kLowCard:
 		t, codec = "String", "ZSTD(1)"
 		if f.lowCard {
 			t = "LowCardinality(String)"
 		}
+	case kText:
+		t, codec = "String", "ZSTD(1)"
+	case kTime64US:
+		t, codec = "DateTime", "DoubleDelta, LZ4"
+		if f.dateTime64 {
+			t = "DateTime64(6)"
+		}
+	case kNullU64:
+		t, codec = "Nullable(UInt64)", "ZSTD(1)"
+	case kNullI32:
+		t, codec = "Nullable(Int32)", "ZSTD(1)"
 	default:
 		panic(fmt.Sprintf("BUG: column kind %d", k))
 	}

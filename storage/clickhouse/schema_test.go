@@ -82,6 +82,53 @@ func TestDDLByVersion(t *testing.T) {
 	require.Len(t, new(l4Cols).values(), len(l4Columns), "one column slice per column")
 }
 
+func TestL7DDLByVersion(t *testing.T) {
+	tests := []struct {
+		version string
+		want    []string
+		notWant []string
+	}{
+		{
+			version: "18.16.1",
+			want: []string{"CREATE TABLE IF NOT EXISTS `flow_log`.`l7_flow_log_local` (", "time DateTime,", "start_time DateTime,",
+				"end_time DateTime,", "start_time_us UInt64,", "client_ip4 UInt32,", "server_ip6 FixedString(16),",
+				"l7_protocol UInt8,", "l7_protocol_str String,", "version String,", "type UInt8,", "request_type String,",
+				"request_resource String,", "request_id Nullable(UInt64),", "response_code Nullable(Int32),",
+				"response_duration UInt64,", "span_id String\n",
+				"PARTITION BY toStartOfHour(time)\n", "ORDER BY (time, l7_protocol, server_ip4, server_ip6, server_port, flow_id)\n"},
+			notWant: []string{"TTL", "CODEC", "IPv4", "IPv6", "LowCardinality", "DateTime64"},
+		},
+		{
+			version: "24.8.4.13",
+			want: []string{"start_time DateTime64(6) CODEC(DoubleDelta, LZ4),", "end_time DateTime64(6) CODEC(DoubleDelta, LZ4),",
+				"time DateTime CODEC(DoubleDelta, LZ4),", "client_ip4 IPv4 CODEC(ZSTD(1)),", "server_ip6 IPv6 CODEC(ZSTD(1)),",
+				"l7_protocol_str LowCardinality(String) CODEC(ZSTD(1)),", "request_type LowCardinality(String) CODEC(ZSTD(1)),",
+				"request_resource String CODEC(ZSTD(1)),", "request_id Nullable(UInt64) CODEC(ZSTD(1)),",
+				"response_code Nullable(Int32) CODEC(ZSTD(1)),", "TTL time + INTERVAL 259200 SECOND"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			v, err := ParseVersion(tc.version)
+			require.NoError(t, err)
+			ddl := createLocalTable("flow_log", L7FlowLog, l7Columns, l7OrderBy, featuresOf(v), 72*time.Hour)
+			t.Logf("%s:\n%s", tc.version, ddl)
+			for _, s := range tc.want {
+				require.Contains(t, ddl, s)
+			}
+			for _, s := range tc.notWant {
+				require.NotContains(t, ddl, s)
+			}
+		})
+	}
+	names := make([]string, len(l7Columns))
+	for i, c := range l7Columns {
+		names[i] = c.name
+	}
+	require.Equal(t, l7Contract, names)
+	require.Len(t, new(l7Cols).values(), len(l7Columns), "one column slice per column")
+}
+
 func TestEnsureSchema(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -101,7 +148,8 @@ func TestEnsureSchema(t *testing.T) {
 			}
 			res, err := db.Query(testCtx(t), db.Database(FlowLogDB), "SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name", QueryOptions{})
 			require.NoError(t, err)
-			require.Equal(t, [][]any{{"l4_flow_log", tc.wantEngine}, {"l4_flow_log_local", "MergeTree"}}, res.Rows)
+			require.Equal(t, [][]any{{"l4_flow_log", tc.wantEngine}, {"l4_flow_log_local", "MergeTree"},
+				{"l7_flow_log", tc.wantEngine}, {"l7_flow_log_local", "MergeTree"}}, res.Rows)
 
 			res, err = db.Query(testCtx(t), db.Database(FlowLogDB), "DESCRIBE TABLE l4_flow_log", QueryOptions{})
 			require.NoError(t, err)
@@ -122,12 +170,43 @@ func TestEnsureSchema(t *testing.T) {
 			require.Equal(t, "DateTime", types["time"])
 			require.Equal(t, "UInt64", types["end_time_us"])
 
-			var engineFull string
-			require.NoError(t, db.conn.QueryRow(testCtx(t), "SELECT engine_full FROM system.tables WHERE database = "+
-				quoteString(db.Database(FlowLogDB))+" AND name = 'l4_flow_log_local'").Scan(&engineFull))
-			require.Contains(t, engineFull, "PARTITION BY toStartOfHour(time)")
-			require.True(t, strings.Contains(engineFull, "ORDER BY (time,"), engineFull)
-			t.Logf("clickhouse %s: %s", db.Version(), engineFull)
+			// l7_flow_log: the same column set on every server; the types
+			// of times, addresses and names depend on the version.
+			res, err = db.Query(testCtx(t), db.Database(FlowLogDB), "DESCRIBE TABLE l7_flow_log", QueryOptions{})
+			require.NoError(t, err)
+			names = nil
+			types = map[string]string{}
+			for _, row := range res.Rows {
+				names = append(names, row[0].(string))
+				types[row[0].(string)] = row[1].(string)
+			}
+			require.Equal(t, l7Contract, names)
+			f := featuresOf(db.Version())
+			want := map[string]string{"time": "DateTime", "start_time": "DateTime", "start_time_us": "UInt64",
+				"client_ip4": "UInt32", "server_ip6": "FixedString(16)", "l7_protocol": "UInt8", "l7_protocol_str": "String",
+				"type": "UInt8", "request_resource": "String", "request_id": "Nullable(UInt64)", "response_status": "UInt8",
+				"response_code": "Nullable(Int32)", "response_duration": "UInt64", "request_length": "UInt32"}
+			if f.ipTypes {
+				want["client_ip4"], want["server_ip6"] = "IPv4", "IPv6"
+			}
+			if f.lowCard {
+				want["l7_protocol_str"] = "LowCardinality(String)"
+			}
+			if f.dateTime64 {
+				want["start_time"] = "DateTime64(6)"
+			}
+			for col, typ := range want {
+				require.Equal(t, typ, types[col], col)
+			}
+
+			for _, table := range []string{"l4_flow_log_local", "l7_flow_log_local"} {
+				var engineFull string
+				require.NoError(t, db.conn.QueryRow(testCtx(t), "SELECT engine_full FROM system.tables WHERE database = "+
+					quoteString(db.Database(FlowLogDB))+" AND name = "+quoteString(table)).Scan(&engineFull))
+				require.Contains(t, engineFull, "PARTITION BY toStartOfHour(time)")
+				require.True(t, strings.Contains(engineFull, "ORDER BY (time,"), engineFull)
+				t.Logf("clickhouse %s: %s: %s", db.Version(), table, engineFull)
+			}
 		})
 	}
 }

@@ -28,16 +28,22 @@ import (
 // fsynced, so a listed segment is always complete. Its layout:
 //
 //	magic   8 bytes naming the row type: "TFSPOOL1" flow records,
-//	        "TFSPMET1" aggregate rows
+//	        "TFSPMET1" aggregate rows, "TFSPL7R1" L7 request logs
 //	u32     record format version (the row codec's)
 //	u32     record count
-//	records fixed-size little-endian encoding, the codec's recordSize each
+//	records little-endian: fixed-size, the codec's recordSize each; or, for
+//	        a format whose records vary in size (recordSize varRecordSize),
+//	        each record preceded by its size as a u32
 //	u32     CRC-32C of everything above
 //
 // A codec keeps decoding the record formats it wrote before, so a spool
 // left by an older tapflow replays after an upgrade.
 const (
 	spoolHeaderSize = 8 + 4 + 4
+
+	// varRecordSize is what a codec's recordSize returns for a format
+	// whose records vary in size (they carry text).
+	varRecordSize = -1
 
 	extSeg      = ".seg"
 	extInflight = ".inflight"
@@ -240,15 +246,31 @@ func syncDir(dir string) error {
 // zeroTime encodes time.Time{} in the spool.
 const zeroTime = math.MinInt64
 
+// varSizeHint is the record size encodeSegment reserves room for when the
+// records vary in size.
+const varSizeHint = 4 + 192
+
 // encodeSegment returns recs as a segment in c's current record format.
 func encodeSegment[R any](c rowCodec[R], recs []R) []byte {
 	v := c.version()
-	b := make([]byte, 0, spoolHeaderSize+len(recs)*c.recordSize(v)+4)
+	size := c.recordSize(v)
+	hint := size
+	if size == varRecordSize {
+		hint = varSizeHint
+	}
+	b := make([]byte, 0, spoolHeaderSize+len(recs)*hint+4)
 	b = append(b, c.magic()...)
 	b = binary.LittleEndian.AppendUint32(b, v)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(recs)))
 	for i := range recs {
+		if size != varRecordSize {
+			b = c.encode(b, &recs[i])
+			continue
+		}
+		at := len(b)
+		b = append(b, 0, 0, 0, 0)
 		b = c.encode(b, &recs[i])
+		binary.LittleEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
@@ -269,12 +291,39 @@ func decodeSegment[R any](c rowCodec[R], b []byte) ([]R, error) {
 	}
 	n := int(binary.LittleEndian.Uint32(b[12:]))
 	body = body[spoolHeaderSize:]
-	if len(body) != n*size {
+	if size != varRecordSize {
+		if len(body) != n*size {
+			return nil, fmt.Errorf("%w: %d bytes for %d records", ErrCorruptSegment, len(body), n)
+		}
+		recs := make([]R, n)
+		for i := range recs {
+			if err := c.decode(body[i*size:(i+1)*size], v, &recs[i]); err != nil {
+				return nil, fmt.Errorf("%w: record %d: %w", ErrCorruptSegment, i, err)
+			}
+		}
+		return recs, nil
+	}
+	if n > len(body)/4 {
 		return nil, fmt.Errorf("%w: %d bytes for %d records", ErrCorruptSegment, len(body), n)
 	}
-	recs := make([]R, n)
-	for i := range recs {
-		c.decode(body[i*size:(i+1)*size], v, &recs[i])
+	// Grown as records decode, so a bad count cannot make a huge slice.
+	recs := make([]R, 0, min(n, 1024))
+	for i := range n {
+		if len(body) < 4 {
+			return nil, fmt.Errorf("%w: record %d overruns the segment", ErrCorruptSegment, i)
+		}
+		m := uint64(binary.LittleEndian.Uint32(body)) // this record's size
+		if body = body[4:]; m > uint64(len(body)) {
+			return nil, fmt.Errorf("%w: record %d overruns the segment", ErrCorruptSegment, i)
+		}
+		recs = append(recs, *new(R))
+		if err := c.decode(body[:m], v, &recs[i]); err != nil {
+			return nil, fmt.Errorf("%w: record %d: %w", ErrCorruptSegment, i, err)
+		}
+		body = body[m:]
+	}
+	if len(body) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the last record", ErrCorruptSegment, len(body))
 	}
 	return recs, nil
 }

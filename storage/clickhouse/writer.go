@@ -177,12 +177,15 @@ type rowCodec[R any] interface {
 	values() []any
 	// magic (8 bytes) marks the codec's spool segments; version is the
 	// record format written; recordSize is a format's record size, 0 if
-	// unknown. encode appends r's record to b; decode reads one record.
+	// unknown, varRecordSize if its records vary in size. encode appends
+	// r's record to b; decode reads one record from b, which holds exactly
+	// that record (the fixed size, or the size a varying record was
+	// stored with), and returns an error if it is not a valid record.
 	magic() string
 	version() uint32
 	recordSize(version uint32) int
 	encode(b []byte, r *R) []byte
-	decode(b []byte, version uint32, r *R)
+	decode(b []byte, version uint32, r *R) error
 	// unwritten returns the rows of recs not found in table (a multiset
 	// match: two equal rows are two rows). It may reorder or reuse recs.
 	unwritten(ctx context.Context, conn driver.Conn, table string, recs []R) ([]R, error)

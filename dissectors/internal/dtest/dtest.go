@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tapflow/tapflow/dataplane"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -41,23 +43,42 @@ type flowDir struct {
 // a SYN-ACK is the server; otherwise the lower port is the server.
 func Read(tb testing.TB, path string) []Packet {
 	tb.Helper()
-	src, err := dataplane.OpenPcap(path)
+	// gopacket's readers, not dataplane's: dataplane wires the registry,
+	// which imports every dissector, whose tests import this package.
+	fh, err := os.Open(path)
 	if err != nil {
 		tb.Fatalf("open %s: %v", path, err)
 	}
-	defer src.Close()
+	defer fh.Close()
+	var src interface {
+		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	}
+	var link uint32
+	if ng, nerr := pcapgo.NewNgReader(fh, pcapgo.DefaultNgReaderOptions); nerr == nil {
+		src, link = ng, uint32(ng.LinkType())
+	} else {
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			tb.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(fh)
+		if err != nil {
+			tb.Fatalf("open %s: %v", path, err)
+		}
+		src, link = r, uint32(r.LinkType())
+	}
 	flows := map[flowKey]*flowDir{}
 	var out []Packet
 	var m tap.Meta
 	for {
-		data, ci, err := src.ReadFrame()
+		data, ci, err := src.ReadPacketData()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, dataplane.ErrTruncated) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				tb.Fatalf("read %s: %v", path, err)
 			}
 			break
 		}
-		if tap.NewDecoder(ci.LinkType).Decode(data, ci.Timestamp, ci.WireLen, &m) != nil {
+		wire := uint32(max(ci.Length, len(data)))
+		if tap.NewDecoder(link).Decode(data, ci.Timestamp.UnixMicro(), wire, &m) != nil {
 			continue
 		}
 		if (m.Proto != tap.ProtoTCP && m.Proto != tap.ProtoUDP) || m.Fragment {

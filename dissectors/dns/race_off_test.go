@@ -1,0 +1,6 @@
+//go:build !race
+
+package dns_test
+
+// raceEnabled: the race detector inflates allocation counts.
+const raceEnabled = false

@@ -1,0 +1,6 @@
+//go:build !race
+
+package tls_test
+
+// raceEnabled: the race detector inflates allocation counts.
+const raceEnabled = false
