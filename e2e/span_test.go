@@ -118,7 +118,8 @@ func TestSPANMirror(t *testing.T) {
 
 	// Read back through a fresh appliance-less query: the API of a second
 	// process would need capture; use the query command on the same server.
-	rows := queryFlows(t, bin, ch)
+	q := serveQuery(t, bin, ch)
+	rows := queryFlows(t, q)
 	got := map[uint16]dirCount{}
 	for _, r := range rows {
 		c := got[r.clientPort]
@@ -139,6 +140,23 @@ func TestSPANMirror(t *testing.T) {
 		matched++
 	}
 	fmt.Printf("SPAN mirror: %d/%d flows match tcpdump on the mirror port (packets and bytes per direction)\n", matched, len(want))
+
+	// L7: each of the five successful curls is one HTTP session in
+	// l7_flow_log, on a flow tcpdump saw, with the response's status and a
+	// response time.
+	l7 := q("SELECT client_port, l7_protocol_str, request_type, request_domain, request_resource, endpoint, response_code, response_status, response_duration, type " +
+		"FROM flow_log.l7_flow_log WHERE server_port = 8080 ORDER BY start_time")
+	require.Len(t, l7, 5, "l7_flow_log rows: %v", l7)
+	for _, r := range l7 {
+		_, seen := want[uint16(num(t, r[0]))]
+		require.True(t, seen, "l7 row on a flow tcpdump did not see: %v", r)
+		require.Equal(t, []any{"HTTP", "GET", "10.77.0.2:8080", "/big.bin", "/big.bin"}, r[1:6], "%v", r)
+		require.Equal(t, uint64(200), num(t, r[6]), "%v", r)
+		require.Equal(t, uint64(0), num(t, r[7]), "response_status: %v", r)
+		require.NotZero(t, num(t, r[8]), "response_duration: %v", r)
+		require.Equal(t, uint64(2), num(t, r[9]), "type session: %v", r)
+	}
+	fmt.Printf("SPAN mirror: %d HTTP sessions in l7_flow_log (GET /big.bin → 200)\n", len(l7))
 }
 
 type dirCount struct {
@@ -195,42 +213,50 @@ type flowRow struct {
 	dirCount
 }
 
-// queryFlows reads the HTTP flows back with `tapflow query --json`.
-func queryFlows(t *testing.T, bin, ch string) []flowRow {
+// serveQuery starts `tapflow serve` over ch (the appliance's HTTP API
+// without capture) and returns a function running SQL through /v1/query;
+// numbers come back as json.Number.
+func serveQuery(t *testing.T, bin, ch string) func(sql string) [][]any {
 	listen := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	// A query-only server: the appliance's HTTP API without capture.
+	t.Cleanup(cancel)
 	srv := exec.CommandContext(ctx, bin, "serve", "--clickhouse", ch, "--listen", listen)
 	var out syncBuffer
 	srv.Stdout, srv.Stderr = &out, &out
 	require.NoError(t, srv.Start())
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 	waitHTTP(t, "http://"+listen+"/metrics", &out)
-
-	body, _ := json.Marshal(map[string]string{"db": "flow_log",
-		"sql": "SELECT client_port, packets_tx, packets_rx, bytes_tx, bytes_rx FROM flow_log.l4_flow_log WHERE server_port = 8080 AND proto = 6"})
-	resp, err := http.Post("http://"+listen+"/v1/query", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
-	var res struct {
-		Columns []string        `json:"columns"`
-		Values  [][]json.Number `json:"values"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	require.NoError(t, dec.Decode(&res), string(raw))
-	var rows []flowRow
-	for _, v := range res.Values {
-		require.Len(t, v, 5)
-		n := func(i int) uint64 {
-			x, err := strconv.ParseUint(v[i].String(), 10, 64)
-			require.NoError(t, err)
-			return x
+	return func(sql string) [][]any {
+		body, _ := json.Marshal(map[string]string{"db": "flow_log", "sql": sql})
+		resp, err := http.Post("http://"+listen+"/v1/query", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+		var res struct {
+			Values [][]any `json:"values"`
 		}
-		rows = append(rows, flowRow{clientPort: uint16(n(0)), dirCount: dirCount{n(1), n(2), n(3), n(4)}})
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		require.NoError(t, dec.Decode(&res), string(raw))
+		return res.Values
+	}
+}
+
+func num(t *testing.T, v any) uint64 {
+	n, ok := v.(json.Number)
+	require.True(t, ok, "%v is not a number", v)
+	x, err := strconv.ParseUint(n.String(), 10, 64)
+	require.NoError(t, err)
+	return x
+}
+
+// queryFlows reads the HTTP flows back through the query API.
+func queryFlows(t *testing.T, q func(string) [][]any) []flowRow {
+	var rows []flowRow
+	for _, v := range q("SELECT client_port, packets_tx, packets_rx, bytes_tx, bytes_rx FROM flow_log.l4_flow_log WHERE server_port = 8080 AND proto = 6") {
+		require.Len(t, v, 5)
+		rows = append(rows, flowRow{clientPort: uint16(num(t, v[0])), dirCount: dirCount{num(t, v[1]), num(t, v[2]), num(t, v[3]), num(t, v[4])}})
 	}
 	return rows
 }
