@@ -1,0 +1,2 @@
+module h1srv
+go 1.26

@@ -1,0 +1,138 @@
+package http2
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// rfcCodes is RFC 7541 Appendix B's code of each symbol (256 = EOS),
+// right-aligned, to check the codes derived from huffLen.
+var rfcCodes = [257]uint32{
+	0x1ff8, 0x7fffd8, 0xfffffe2, 0xfffffe3, 0xfffffe4, 0xfffffe5, 0xfffffe6, 0xfffffe7,
+	0xfffffe8, 0xffffea, 0x3ffffffc, 0xfffffe9, 0xfffffea, 0x3ffffffd, 0xfffffeb, 0xfffffec,
+	0xfffffed, 0xfffffee, 0xfffffef, 0xffffff0, 0xffffff1, 0xffffff2, 0x3ffffffe, 0xffffff3,
+	0xffffff4, 0xffffff5, 0xffffff6, 0xffffff7, 0xffffff8, 0xffffff9, 0xffffffa, 0xffffffb,
+	0x14, 0x3f8, 0x3f9, 0xffa, 0x1ff9, 0x15, 0xf8, 0x7fa,
+	0x3fa, 0x3fb, 0xf9, 0x7fb, 0xfa, 0x16, 0x17, 0x18,
+	0x0, 0x1, 0x2, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
+	0x1e, 0x1f, 0x5c, 0xfb, 0x7ffc, 0x20, 0xffb, 0x3fc,
+	0x1ffa, 0x21, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62,
+	0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+	0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72,
+	0xfc, 0x73, 0xfd, 0x1ffb, 0x7fff0, 0x1ffc, 0x3ffc, 0x22,
+	0x7ffd, 0x3, 0x23, 0x4, 0x24, 0x5, 0x25, 0x26,
+	0x27, 0x6, 0x74, 0x75, 0x28, 0x29, 0x2a, 0x7,
+	0x2b, 0x76, 0x2c, 0x8, 0x9, 0x2d, 0x77, 0x78,
+	0x79, 0x7a, 0x7b, 0x7ffe, 0x7fc, 0x3ffd, 0x1ffd, 0xffffffc,
+	0xfffe6, 0x3fffd2, 0xfffe7, 0xfffe8, 0x3fffd3, 0x3fffd4, 0x3fffd5, 0x7fffd9,
+	0x3fffd6, 0x7fffda, 0x7fffdb, 0x7fffdc, 0x7fffdd, 0x7fffde, 0xffffeb, 0x7fffdf,
+	0xffffec, 0xffffed, 0x3fffd7, 0x7fffe0, 0xffffee, 0x7fffe1, 0x7fffe2, 0x7fffe3,
+	0x7fffe4, 0x1fffdc, 0x3fffd8, 0x7fffe5, 0x3fffd9, 0x7fffe6, 0x7fffe7, 0xffffef,
+	0x3fffda, 0x1fffdd, 0xfffe9, 0x3fffdb, 0x3fffdc, 0x7fffe8, 0x7fffe9, 0x1fffde,
+	0x7fffea, 0x3fffdd, 0x3fffde, 0xfffff0, 0x1fffdf, 0x3fffdf, 0x7fffeb, 0x7fffec,
+	0x1fffe0, 0x1fffe1, 0x3fffe0, 0x1fffe2, 0x7fffed, 0x3fffe1, 0x7fffee, 0x7fffef,
+	0xfffea, 0x3fffe2, 0x3fffe3, 0x3fffe4, 0x7ffff0, 0x3fffe5, 0x3fffe6, 0x7ffff1,
+	0x3ffffe0, 0x3ffffe1, 0xfffeb, 0x7fff1, 0x3fffe7, 0x7ffff2, 0x3fffe8, 0x1ffffec,
+	0x3ffffe2, 0x3ffffe3, 0x3ffffe4, 0x7ffffde, 0x7ffffdf, 0x3ffffe5, 0xfffff1, 0x1ffffed,
+	0x7fff2, 0x1fffe3, 0x3ffffe6, 0x7ffffe0, 0x7ffffe1, 0x3ffffe7, 0x7ffffe2, 0xfffff2,
+	0x1fffe4, 0x1fffe5, 0x3ffffe8, 0x3ffffe9, 0xffffffd, 0x7ffffe3, 0x7ffffe4, 0x7ffffe5,
+	0xfffec, 0xfffff3, 0xfffed, 0x1fffe6, 0x3fffe9, 0x1fffe7, 0x1fffe8, 0x7ffff3,
+	0x3fffea, 0x3fffeb, 0x1ffffee, 0x1ffffef, 0xfffff4, 0xfffff5, 0x3ffffea, 0x7ffff4,
+	0x3ffffeb, 0x7ffffe6, 0x3ffffec, 0x3ffffed, 0x7ffffe7, 0x7ffffe8, 0x7ffffe9, 0x7ffffea,
+	0x7ffffeb, 0xffffffe, 0x7ffffec, 0x7ffffed, 0x7ffffee, 0x7ffffef, 0x7fffff0, 0x3ffffee,
+	0x3fffffff,
+}
+
+// canonicalCodes derives each symbol's code from huffLen as buildHuffman
+// does.
+func canonicalCodes() (codes [257]uint32) {
+	code := uint32(0)
+	for l := 1; l <= huffMaxLen; l++ {
+		code <<= 1
+		for s, sl := range huffLen {
+			if int(sl) == l {
+				codes[s] = code
+				code++
+			}
+		}
+	}
+	return codes
+}
+
+func TestHuffmanTableMatchesRFC(t *testing.T) {
+	require.Equal(t, rfcCodes, canonicalCodes())
+}
+
+// huffEncode encodes s with the RFC codes (test helper).
+func huffEncode(s string) []byte {
+	var out []byte
+	var acc uint64
+	n := uint(0)
+	for i := 0; i < len(s); i++ {
+		l := uint(huffLen[s[i]])
+		acc = acc<<l | uint64(rfcCodes[s[i]])
+		n += l
+		for n >= 8 {
+			out = append(out, byte(acc>>(n-8)))
+			n -= 8
+		}
+	}
+	if n > 0 {
+		out = append(out, byte(acc<<(8-n))|byte(0xff>>n))
+	}
+	return out
+}
+
+func TestHuffmanDecode(t *testing.T) {
+	// RFC 7541 Appendix C.4 and C.6 Huffman-coded strings.
+	for _, tc := range []struct{ hex, want string }{
+		{"f1e3c2e5f23a6ba0ab90f4ff", "www.example.com"},
+		{"a8eb10649cbf", "no-cache"},
+		{"25a849e95ba97d7f", "custom-key"},
+		{"25a849e95bb8e8b4bf", "custom-value"},
+		{"6402", "302"},
+		{"aec3771a4b", "private"},
+		{"d07abe941054d444a8200595040b8166e082a62d1bff", "Mon, 21 Oct 2013 20:13:21 GMT"},
+		{"9d29ad171863c78f0b97c8e9ae82ae43d3", "https://www.example.com"},
+		{"94e7821dd7f2e6c7b335dfdfcd5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"},
+		{"", ""},
+	} {
+		src, err := hex.DecodeString(tc.hex)
+		require.NoError(t, err)
+		var buf [128]byte
+		n, ok := huffDecode(buf[:], src)
+		require.True(t, ok, tc.want)
+		require.Equal(t, tc.want, string(buf[:n]))
+	}
+	// Every byte value round-trips, alone and in a run.
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+		var buf [8]byte
+		n, ok := huffDecode(buf[:], huffEncode(string([]byte{byte(i)})))
+		require.True(t, ok, i)
+		require.Equal(t, []byte{byte(i)}, buf[:n])
+	}
+	var big [512]byte
+	n, ok := huffDecode(big[:], huffEncode(string(all)))
+	require.True(t, ok)
+	require.Equal(t, all, big[:n])
+	// A full dst truncates without failing.
+	n, ok = huffDecode(big[:3], huffEncode("truncated"))
+	require.True(t, ok)
+	require.Equal(t, "tru", string(big[:n]))
+}
+
+func TestHuffmanDecodeInvalid(t *testing.T) {
+	var buf [64]byte
+	for name, src := range map[string][]byte{
+		"eos in string":       {0xff, 0xff, 0xff, 0xfc}, // 30 one bits (EOS) then 00
+		"padding over 7 bits": {0x1f, 0xff},             // 'a'=00011 then 11 one bits
+		"padding not ones":    {0x18},                   // 'a' then 000 padding
+	} {
+		_, ok := huffDecode(buf[:], src)
+		require.False(t, ok, name)
+	}
+}
