@@ -1,0 +1,3 @@
+\set uid random(1, 400)
+SELECT name FROM users WHERE id = :uid;
+UPDATE users SET name = name WHERE id = :uid;
