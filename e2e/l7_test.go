@@ -86,11 +86,11 @@ var ndpiCarries = map[string]string{
 
 // minL7Identified is the share of nDPI's flows of a protocol tapflow
 // dissects that tapflow must log with the same protocol.
-const minL7Identified = 0.80
+const minL7Identified = 0.85
 
 // maxL7FalseClaims is the share of flows nDPI identifies as a protocol
 // tapflow has no dissector for that tapflow may log as one of its own.
-const maxL7FalseClaims = 0.02
+const maxL7FalseClaims = 0.01
 
 // TestNDPIL7Agreement compares tapflow's L7 logs with ndpiReader's protocol
 // detection over the whole nDPI corpus: every flow nDPI labels with a
