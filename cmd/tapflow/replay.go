@@ -169,26 +169,27 @@ func newJSONSink(w io.Writer, l4, l7 bool) *jsonSink {
 
 // WriteL7 prints l7_flow_log rows (with --print l7).
 func (s *jsonSink) WriteL7(logs []dissectors.Log) {
-	if !s.l7 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range logs {
-		s.buf = logs[i].AppendJSON(s.buf[:0])
-		s.buf = append(s.buf, '\n')
-		s.w.Write(s.buf)
+	if s.l7 {
+		printLines(s, logs)
 	}
 }
 
+// WriteFlows prints flow reports (with --print l4).
 func (s *jsonSink) WriteFlows(recs []flowtable.FlowRecord) {
-	if !s.l4 {
-		return
+	if s.l4 {
+		printLines(s, recs)
 	}
+}
+
+// printLines writes each record as one JSON line.
+func printLines[T any, P interface {
+	*T
+	AppendJSON([]byte) []byte
+}](s *jsonSink, recs []T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range recs {
-		s.buf = recs[i].AppendJSON(s.buf[:0])
+		s.buf = P(&recs[i]).AppendJSON(s.buf[:0])
 		s.buf = append(s.buf, '\n')
 		s.w.Write(s.buf)
 	}

@@ -298,7 +298,7 @@ func (h *headers) parse(p []byte, i int) int {
 			}
 		case "content-length":
 			if h.contentLength < 0 {
-				h.contentLength = parseLength(trimSpace(value))
+				h.contentLength = ParseUint(trimSpace(value))
 			}
 		case "transfer-encoding":
 			// chunked is the last coding when present (RFC 9112 §6.1).
@@ -331,8 +331,9 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// parseLength parses a Content-Length value, -1 when invalid.
-func parseLength(b []byte) int64 {
+// ParseUint parses a decimal header value (Content-Length, a status),
+// -1 when it is not one; HTTP/2 shares it.
+func ParseUint(b []byte) int64 {
 	if len(b) == 0 || len(b) > 15 {
 		return -1
 	}

@@ -288,7 +288,7 @@ func (s *segment) emit(dst []dissectors.Record, h *frameHeader, b *block, blockL
 	grpc := b.has[fContentType] && bytes.HasPrefix(b.get(fContentType), applicationGRPC)
 	contentLength := int64(-1)
 	if b.has[fContentLength] {
-		contentLength = parseUint(b.get(fContentLength))
+		contentLength = http.ParseUint(b.get(fContentLength))
 	}
 	var r *dissectors.Record
 	switch {
@@ -319,7 +319,7 @@ func (s *segment) emit(dst []dissectors.Record, h *frameHeader, b *block, blockL
 	case b.has[fStatus]:
 		dst, r = dissectors.Next(dst)
 		r.Kind = dissectors.Response
-		if code := parseUint(b.get(fStatus)); code >= 0 {
+		if code := http.ParseUint(b.get(fStatus)); code >= 0 {
 			r.HasCode = true
 			r.Code = int32(code)
 			r.Status = http.StatusOf(int(code))
@@ -370,7 +370,7 @@ func (s *segment) emit(dst []dissectors.Record, h *frameHeader, b *block, blockL
 // setGRPCStatus sets the response code from grpc-status: non-zero is a
 // server error as DeepFlow counts it; grpc-message is the exception.
 func setGRPCStatus(r *dissectors.Record, b *block) {
-	code := parseUint(b.get(fGRPCStatus))
+	code := http.ParseUint(b.get(fGRPCStatus))
 	if code < 0 || code > 1<<16 {
 		return
 	}
@@ -417,19 +417,4 @@ func looksGRPC(method, path []byte) bool {
 	}
 	m := path[i+1:]
 	return m[0] >= 'A' && m[0] <= 'Z' && bytes.IndexByte(m, '/') < 0 && bytes.IndexByte(m, '?') < 0
-}
-
-// parseUint parses a decimal header value; -1 when it is not one.
-func parseUint(b []byte) int64 {
-	if len(b) == 0 || len(b) > 15 {
-		return -1
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
 }
