@@ -18,13 +18,18 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 // ErrTruncated wraps the error of a capture file that ends mid-record.
 var ErrTruncated = errors.New("capture file truncated")
 
-// PcapFile reads a pcap or pcapng file with gopacket's pure-Go readers.
+// PcapFile reads a pcap or pcapng file. A classic pcap in a regular file is
+// mapped into memory and its frames are returned in place (pcapmmap.go);
+// pcapng, pipes and other non-regular files, and files that cannot be
+// mapped, are streamed (pcapreader.go, gopacket's pcapng reader).
 type PcapFile struct {
-	f    *os.File
-	pcap *pcapReader
-	ng   *pcapgo.NgReader
-	link uint32
-	n    uint64
+	f      *os.File
+	mm     *mappedPcap // records left in the mapping; nil when streaming
+	mapped []byte      // the whole mapping, unmapped by Close; nil if none
+	pcap   *pcapReader
+	ng     *pcapgo.NgReader
+	link   uint32
+	n      uint64
 }
 
 // OpenPcap opens path and sniffs whether it is pcap or pcapng.
@@ -33,7 +38,10 @@ func OpenPcap(path string) (*PcapFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPcap(f)
+	p := openMapped(f)
+	if p == nil {
+		p, err = newPcap(f)
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -73,7 +81,19 @@ func (p *PcapFile) LinkType() uint32 { return p.link }
 
 // ReadFrame returns the next frame. A file cut mid-record ends with an
 // error wrapping ErrTruncated after the complete frames before the cut.
+//
+// Lifetime: a frame of a mapped classic pcap is a read-only slice of the
+// mapping, valid until Close (writing to it faults); a streamed frame (pcapng,
+// a pipe, a file that could not be mapped, or records a file gained after it
+// was opened) is valid until the next call, as Source promises.
 func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
+	if p.mm != nil {
+		if data, ci, ok := p.mm.next(); ok {
+			p.n++
+			return data, ci, nil
+		}
+		return p.mappedEnd()
+	}
 	var (
 		data []byte
 		ci   gopacket.CaptureInfo
@@ -104,5 +124,14 @@ func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
 	return data, FrameInfo{Timestamp: ci.Timestamp.UnixMicro(), WireLen: uint32(wire), LinkType: link}, nil
 }
 
-// Close closes the file.
-func (p *PcapFile) Close() error { return p.f.Close() }
+// Close unmaps and closes the file. Frames returned before are invalid
+// after it, mapped ones included.
+func (p *PcapFile) Close() error {
+	if p.mapped == nil {
+		return p.f.Close()
+	}
+	uerr := unmapFile(p.mapped)
+	p.mapped = nil
+	p.mm = &mappedPcap{err: os.ErrClosed} // a later ReadFrame fails instead of faulting
+	return errors.Join(uerr, p.f.Close())
+}

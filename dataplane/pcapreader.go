@@ -18,37 +18,54 @@ type pcapReader struct {
 	order binary.ByteOrder
 	nanos bool
 	link  uint32
-	hdr   [16]byte
+	hdr   [pcapRecordHeaderLen]byte
 	buf   []byte
 }
 
 // maxRecord bounds one record so a corrupt length cannot exhaust memory.
 const maxRecord = 256 << 10
 
+// pcapHeaderLen and pcapRecordHeaderLen are the sizes of the file header
+// (magic, version, thiszone, sigfigs, snaplen, linktype) and of a record
+// header (ts_sec, ts_frac, incl_len, orig_len).
+const (
+	pcapHeaderLen       = 24
+	pcapRecordHeaderLen = 16
+)
+
 func newPcapReader(r io.Reader) (*pcapReader, error) {
-	var h [24]byte
+	var h [pcapHeaderLen]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, fmt.Errorf("%w: file shorter than a pcap header", ErrNotCapture)
 	}
 	p := &pcapReader{r: r, buf: make([]byte, 0, 65536)}
+	var err error
+	if p.order, p.nanos, p.link, err = parsePcapHeader(&h); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// parsePcapHeader reads a classic pcap file header: the byte order and
+// timestamp unit from the magic, and the link type.
+func parsePcapHeader(h *[pcapHeaderLen]byte) (order binary.ByteOrder, nanos bool, link uint32, err error) {
 	switch binary.LittleEndian.Uint32(h[:]) {
 	case 0xA1B2C3D4:
-		p.order = binary.LittleEndian
+		order = binary.LittleEndian
 	case 0xA1B23C4D:
-		p.order, p.nanos = binary.LittleEndian, true
+		order, nanos = binary.LittleEndian, true
 	case 0xD4C3B2A1:
-		p.order = binary.BigEndian
+		order = binary.BigEndian
 	case 0x4D3CB2A1:
-		p.order, p.nanos = binary.BigEndian, true
+		order, nanos = binary.BigEndian, true
 	default:
-		return nil, fmt.Errorf("%w: unknown magic %x", ErrNotCapture, h[:4])
+		return nil, false, 0, fmt.Errorf("%w: unknown magic %x", ErrNotCapture, h[:4])
 	}
-	if v := p.order.Uint16(h[4:]); v != 2 {
-		return nil, fmt.Errorf("%w: pcap major version %d", ErrNotCapture, v)
+	if v := order.Uint16(h[4:]); v != 2 {
+		return nil, false, 0, fmt.Errorf("%w: pcap major version %d", ErrNotCapture, v)
 	}
 	// The upper bits of the link-type field carry FCS flags.
-	p.link = p.order.Uint32(h[20:]) & 0x0FFFFFFF
-	return p, nil
+	return order, nanos, order.Uint32(h[20:]) & 0x0FFFFFFF, nil
 }
 
 // read returns the next record; the data is valid until the next call.

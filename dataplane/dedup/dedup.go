@@ -26,10 +26,16 @@ type Config struct {
 	// 200ms on Linux (and a retransmission carries a new IP id and TCP
 	// timestamp anyway), DNS and other UDP retries wait 100s of ms.
 	Window time.Duration `yaml:"window"`
-	// Capacity is the number of packets remembered, rounded up to a power
-	// of two. It should hold at least window × peak packet rate: the
-	// default 65536 (1 MiB) is four times 1.6 Mpps × 10ms, keeping the
-	// table a quarter full at the veth line rate.
+	// Capacity is the most packets remembered, rounded up to a power of
+	// two. It should hold at least window × peak packet rate: the default
+	// 65536 (1 MiB) is four times 1.6 Mpps × 10ms, keeping the table a
+	// quarter full at the veth line rate.
+	//
+	// The table starts at min(Capacity, 4096) entries (64 KiB, which stays
+	// in the L1/L2 cache where a 1 MiB table at random misses on nearly
+	// every packet) and doubles, up to Capacity, once it has to overwrite
+	// entries still inside the window more than about once per 512 new
+	// packets: a quiet link never pays for the peak-rate table.
 	Capacity int `yaml:"capacity"`
 }
 
@@ -62,33 +68,94 @@ type entry struct {
 	ts  int64  // µs, first copy's capture time
 }
 
+// initialEntries is the table size a Filter starts at (unless Capacity is
+// smaller): 64 KiB, small enough to stay cache-resident next to the flow
+// table, large enough for ~500 packets per window (50 kpps at 10ms) before
+// the first growth.
+const initialEntries = 4096
+
+// growShift sets when the table doubles: when more than entries>>growShift
+// inserts in one epoch (as many inserts as the table has entries) had to
+// overwrite a live entry. With hashes spread at random over 4-way buckets,
+// that rate (1/512) is reached at about an eighth full; a rarer collision
+// is left alone, so a long-running filter does not creep up to Capacity.
+const growShift = 9
+
 // Stats are a Filter's counters, plain values for the owner to publish.
 type Stats struct {
 	Checked    uint64 // packets looked up
 	Duplicates uint64 // packets dropped as a copy of one seen within the window
 	Evicted    uint64 // live entries overwritten because their bucket was full
+	Grown      uint64 // times the table doubled
+	Size       uint64 // entries the table holds now (at most Capacity)
 }
 
-// Filter remembers recently seen packets in a fixed-size, 4-way
-// set-associative table keyed by a 64-bit hash of the invariant packet.
+// Filter remembers recently seen packets in a 4-way set-associative table
+// keyed by a 64-bit hash of the invariant packet. The table grows by
+// doubling, from initialEntries up to the configured Capacity.
 type Filter struct {
 	window  int64 // µs
 	buckets [][bucketSize]entry
 	mask    uint64
-	stats   Stats
+	max     int // most buckets: Capacity/bucketSize rounded up to a power of two
+
+	// pressure counts inserts in this epoch that found their bucket full of
+	// live entries; epochLeft counts down the epoch's remaining inserts.
+	pressure  uint64
+	epochLeft uint64
+	stats     Stats
 }
 
-// New returns a Filter sized by cfg. It is the only allocation.
+// New returns a Filter sized by cfg. Besides New, only a growth allocates
+// (at most log2(Capacity/4096) times over the Filter's life).
 func New(cfg Config) (*Filter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := uint64(1) << bits.Len64(uint64(cfg.Capacity/bucketSize)-1)
-	return &Filter{window: cfg.Window.Microseconds(), buckets: make([][bucketSize]entry, n), mask: n - 1}, nil
+	maxBuckets := 1 << bits.Len64(uint64(cfg.Capacity/bucketSize)-1)
+	n := min(maxBuckets, initialEntries/bucketSize)
+	f := &Filter{window: cfg.Window.Microseconds(), max: maxBuckets}
+	f.resize(make([][bucketSize]entry, n))
+	return f, nil
 }
 
 // Stats returns the counters.
 func (f *Filter) Stats() Stats { return f.stats }
+
+// resize installs buckets as the table and starts a new epoch.
+func (f *Filter) resize(buckets [][bucketSize]entry) {
+	f.buckets = buckets
+	f.mask = uint64(len(buckets) - 1)
+	f.pressure = 0
+	f.epochLeft = uint64(len(buckets)) * bucketSize
+	f.stats.Size = f.epochLeft
+}
+
+// grow doubles the table. Bucket i splits into buckets i and i+n of the new
+// table by the next bit of the key, so each new bucket takes at most the
+// four entries of its one parent: every entry, live or stale, survives the
+// move, and a packet remembered before still matches after.
+func (f *Filter) grow() {
+	old := f.buckets
+	nb := make([][bucketSize]entry, 2*len(old))
+	split := uint64(len(old)) // the key bit that picks i or i+n
+	for i := range old {
+		var used [2]int // entries placed in buckets i and i+n
+		for _, e := range old[i] {
+			if e.key == 0 {
+				continue
+			}
+			half := 0
+			if e.key&split != 0 {
+				half = 1
+			}
+			nb[i+half*len(old)][used[half]] = e
+			used[half]++
+		}
+	}
+	f.stats.Grown++
+	f.resize(nb)
+}
 
 // Duplicate reports whether m is a copy of a packet seen less than the
 // window before (or after: copies from two interfaces may be stamped out
@@ -97,6 +164,7 @@ func (f *Filter) Duplicate(m *tap.Meta) bool {
 	f.stats.Checked++
 	k := Key(m)
 	ts := m.Timestamp
+again:
 	b := &f.buckets[k&f.mask]
 	victim, oldest := 0, int64(1<<63-1)
 	for i := range b {
@@ -116,10 +184,21 @@ func (f *Filter) Duplicate(m *tap.Meta) bool {
 	e := &b[victim]
 	if e.key != 0 && e.key != k {
 		if d := ts - e.ts; d < f.window && d > -f.window {
+			f.pressure++
+			if f.pressure > uint64(len(f.buckets))*bucketSize>>growShift && len(f.buckets) < f.max {
+				// Growing rather than overwriting keeps the live
+				// entry; the lookup above found no copy of k, so
+				// redoing it in the bigger table only picks a victim.
+				f.grow()
+				goto again
+			}
 			f.stats.Evicted++
 		}
 	}
 	e.key, e.ts = k, ts
+	if f.epochLeft--; f.epochLeft == 0 {
+		f.pressure, f.epochLeft = 0, uint64(len(f.buckets))*bucketSize
+	}
 	return false
 }
 

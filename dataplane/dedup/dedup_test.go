@@ -1,6 +1,8 @@
 package dedup_test
 
 import (
+	"fmt"
+	"math/bits"
 	"net/netip"
 	"testing"
 	"time"
@@ -110,6 +112,64 @@ func TestFullTable(t *testing.T) {
 	require.Equal(t, uint64(1000-64), s.Evicted+0, "every insert past capacity evicts a live entry")
 }
 
+// distinctMetas returns n packets that are all different to dedup.
+func distinctMetas(t testing.TB, n int) []*tap.Meta {
+	metas := make([]*tap.Meta, n)
+	for i := range metas {
+		metas[i] = decode(t, testframes.SmallUDP(uint32(i)), 0)
+	}
+	return metas
+}
+
+// TestGrowth: at a packet rate that puts more packets in one window than
+// the initial table holds, the table doubles instead of overwriting live
+// entries, and every packet remembered before a growth is still found after
+// it.
+func TestGrowth(t *testing.T) {
+	f := newFilter(t, dedup.DefaultConfig()) // window 10ms, Capacity 65536
+	require.Equal(t, uint64(4096), f.Stats().Size, "starts small")
+	metas := distinctMetas(t, 12000)
+	for i, m := range metas {
+		m.Timestamp = int64(i / 2) // 12000 packets in 6ms: 2 Mpps
+		require.False(t, f.Duplicate(m), "packet %d", i)
+	}
+	s := f.Stats()
+	require.GreaterOrEqual(t, s.Size, uint64(32768), "12000 live packets")
+	require.LessOrEqual(t, s.Size, uint64(65536))
+	require.Equal(t, uint64(bits.TrailingZeros64(s.Size/4096)), s.Grown)
+	require.Less(t, s.Evicted, uint64(len(metas)/50), "grown before many live entries were lost")
+
+	// The second copy of each, 3ms later: all still in the window. A copy
+	// is missed only if the first one's entry was overwritten while live.
+	for _, m := range metas {
+		m.Timestamp += 3000
+		f.Duplicate(m)
+	}
+	s = f.Stats()
+	require.GreaterOrEqual(t, s.Duplicates+s.Evicted, uint64(len(metas)), "%+v", s)
+	require.Greater(t, s.Duplicates, uint64(len(metas)*98/100), "%+v", s)
+}
+
+// TestNoGrowthWhenQuiet: a rate well within the initial table, or live
+// entries lost only now and then to a full bucket, never grow the table.
+func TestNoGrowthWhenQuiet(t *testing.T) {
+	f := newFilter(t, dedup.DefaultConfig())
+	metas := distinctMetas(t, 4096)
+	for lap := range 50 {
+		for i, m := range metas {
+			m.Timestamp = int64(lap*len(metas)+i) * 20 // 50 kpps: 500 packets in the window
+			require.False(t, f.Duplicate(m))
+		}
+	}
+	s := f.Stats()
+	require.Equal(t, uint64(4096), s.Size, "%+v", s)
+	require.Zero(t, s.Grown)
+
+	cfg := dedup.DefaultConfig()
+	cfg.Capacity = 64
+	require.Equal(t, uint64(64), newFilter(t, cfg).Stats().Size, "a Capacity below the initial size is the size")
+}
+
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		mod  func(*dedup.Config)
@@ -146,6 +206,58 @@ func TestDuplicateAllocs(t *testing.T) {
 		m.Timestamp += 20_000
 		f.Duplicate(m)
 	}))
+}
+
+// TestDuplicateAllocsDistinct: many distinct packets, growth done or not
+// possible, allocate nothing.
+func TestDuplicateAllocsDistinct(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	metas := distinctMetas(t, 8192)
+	f := newFilter(t, dedup.DefaultConfig())
+	ts, i := int64(0), 0
+	next := func() {
+		m := metas[i%len(metas)]
+		ts += 2 // 5000 packets in the window
+		m.Timestamp = ts
+		f.Duplicate(m)
+		i++
+	}
+	for range 4 * len(metas) { // grow to the size the rate needs
+		next()
+	}
+	grown := f.Stats().Grown
+	require.Positive(t, grown)
+	require.Zero(t, testing.AllocsPerRun(4*len(metas), next))
+	require.Equal(t, grown, f.Stats().Grown)
+}
+
+// BenchmarkDuplicateDistinct looks up a stream of distinct packets at
+// several rates (live = packets within one window), so the table grows to
+// the size the rate needs; its final size is reported as entries.
+func BenchmarkDuplicateDistinct(b *testing.B) {
+	metas := distinctMetas(b, 1<<16)
+	for _, live := range []int{500, 4000, 16000} {
+		b.Run(fmt.Sprintf("live=%d", live), func(b *testing.B) {
+			f, _ := dedup.New(dedup.DefaultConfig())
+			step := max(int64(10_000/live), 1) // µs between packets
+			var ts int64
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				m := metas[i&(1<<16-1)]
+				ts += step
+				if live > 10_000 && i%(live/10_000) != 0 {
+					ts -= step // several packets per µs
+				}
+				m.Timestamp = ts
+				f.Duplicate(m)
+				i++
+			}
+			b.ReportMetric(float64(f.Stats().Size), "entries")
+		})
+	}
 }
 
 func BenchmarkDuplicate(b *testing.B) {

@@ -11,7 +11,13 @@
 // DSCP). So one packet mirrored once plainly, once in VXLAN and once in
 // ERSPAN counts once.
 //
-// Invariants: a Filter allocates nothing after New; it is not safe for
-// concurrent use (the dataplane reader owns it); it uses packet timestamps,
-// never the wall clock.
+// The table starts small (4096 entries, 64 KiB) so that on a link whose
+// window holds a few hundred packets it stays in the CPU cache, and doubles
+// up to Config.Capacity when the packet rate makes it overwrite entries still
+// inside the window. It never shrinks.
+//
+// Invariants: a Filter allocates nothing per packet: only New and the rare
+// growth (at most log2(Capacity/4096) times in its life) do; it is not safe
+// for concurrent use (the dataplane reader owns it); it uses packet
+// timestamps, never the wall clock.
 package dedup
