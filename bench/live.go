@@ -32,8 +32,15 @@ const (
 type LiveConfig struct {
 	Corpus  CorpusInfo
 	Tapflow string
-	// Packets is the size of the corpus slice replayed (from its start).
+	// Packets is the size of the corpus slice replayed: the first Packets
+	// corpus frames that fit MTU.
 	Packets int
+	// MTU of both veth ends, as on a real mirror port. A frame longer than
+	// MTU plus its 14-byte Ethernet header could not cross such a port, so
+	// the slice leaves it out: the corpus holds host-side captures with
+	// GRO/TSO super-frames of up to 80 KB. Every receiver gets the same
+	// frames.
+	MTU int
 	// WorkDir holds the slice and the receivers' files.
 	WorkDir string
 	// TapflowArgs is tapflow's receiver command line after the binary;
@@ -52,6 +59,10 @@ type LiveConfig struct {
 func DefaultLiveConfig() LiveConfig {
 	return LiveConfig{
 		Packets: 1_000_000,
+		// The largest MTU at which a veth (like most NIC drivers without
+		// XDP multi-buffer) runs an XDP program in native mode; its
+		// frames fit AF_XDP's 4 KiB UMEM frames (3840 bytes of packet).
+		MTU: 3500,
 		TapflowArgs: []string{"appliance", "--iface", "{iface}", "--engine", "{engine}", "--workers", "{workers}",
 			"--listen", "{listen}", "--data-dir", "{dir}"},
 		Engines: []string{"afpacket", "xdp"},
@@ -65,7 +76,11 @@ type LiveReport struct {
 	Date    time.Time
 	Machine Machine
 	Corpus  CorpusInfo
-	Packets int
+	Packets int // frames in the slice
+	MTU     int
+	// Skipped are the corpus frames among the first Packets+Skipped that
+	// were left out of the slice as longer than MTU+14 bytes.
+	Skipped int
 	Rows    []LiveRow
 	Notes   []string
 }
@@ -90,6 +105,9 @@ type receiver struct {
 	// and Settle passed (before stop, when final is false) and after the
 	// receiver exited (final true); each receiver answers in one of them.
 	stats func(final bool, stdout, stderr []byte) (recv, drop int64, note string, ok bool, err error)
+	// exitNote, if set, reads a note from the receiver's output after it
+	// exited.
+	exitNote func(stderr []byte) string
 }
 
 // Live replays a slice of the corpus with tcpreplay into a veth pair
@@ -115,18 +133,25 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveReport, error) {
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, err
 	}
+	if cfg.MTU < 68 || cfg.MTU > 65535 {
+		return nil, fmt.Errorf("live: MTU %d out of 68..65535", cfg.MTU)
+	}
 	slice := filepath.Join(cfg.WorkDir, "slice.pcap")
-	n, err := writeSlice(cfg.Corpus.Path, slice, cfg.Packets)
+	n, skipped, err := writeSlice(cfg.Corpus.Path, slice, cfg.Packets, cfg.MTU+14)
 	if err != nil {
 		return nil, err
 	}
-	rep := &LiveReport{Date: time.Now().UTC(), Machine: ReadMachine(), Corpus: cfg.Corpus, Packets: n}
-	if err := netnsUp(); err != nil {
+	fmt.Fprintf(progress, "slice: the first %d corpus frames of at most %d bytes (veth MTU %d); %d longer frames left out\n",
+		n, cfg.MTU+14, cfg.MTU, skipped)
+	rep := &LiveReport{Date: time.Now().UTC(), Machine: ReadMachine(), Corpus: cfg.Corpus, Packets: n, MTU: cfg.MTU, Skipped: skipped}
+	if err := netnsUp(cfg.MTU); err != nil {
 		netnsDown()
 		return nil, err
 	}
 	defer netnsDown()
 
+	rep.Notes = append(rep.Notes, fmt.Sprintf("machine load (1-minute load average) is given per row as it stood when the receiver started, "+
+		"%d cores here: load beyond what the receivers add is other work on the same cores, which starves receivers of CPU", rep.Machine.Cores))
 	for _, r := range liveReceivers(cfg, rep) {
 		if r.args == nil {
 			continue
@@ -150,6 +175,8 @@ var (
 	reReplaySent      = regexp.MustCompile(`Successful packets:\s+(\d+)`)
 	reReplayFailed    = regexp.MustCompile(`Failed packets:\s+(\d+)`)
 	reReplayRate      = regexp.MustCompile(`Rated: .*?([\d.]+) pps`)
+	reXDPMode         = regexp.MustCompile(`^tapflow_capture_xdp_mode\{mode="(\w+)"\}$`)
+	reTapflowOversize = regexp.MustCompile(`msg="capture stats".* oversize=(\d+)`)
 )
 
 // liveReceivers lists the receivers; tapflow's rows carry an error when its
@@ -213,7 +240,21 @@ func liveReceivers(cfg LiveConfig, rep *LiveReport) []receiver {
 						drop = -1
 					}
 					dec, _ := m.sum("tapflow_dataplane_packets_dropped_total")
-					return int64(recv), int64(drop), fmt.Sprintf("decode drops %d", int64(dec)), true, nil
+					note := fmt.Sprintf("decode drops %d", int64(dec))
+					for series, v := range m {
+						if mm := reXDPMode.FindStringSubmatch(series); mm != nil && v == 1 {
+							note = "xdp " + mm[1] + " mode; " + note
+						}
+					}
+					return int64(recv), int64(drop), note, true, nil
+				},
+				// The AF_XDP source logs its counters when it closes;
+				// oversize frames are part of the kernel drops above.
+				exitNote: func(stderr []byte) string {
+					if mm := reTapflowOversize.FindSubmatch(stderr); mm != nil {
+						return "oversize drops " + string(mm[1])
+					}
+					return ""
 				}})
 		}
 	}
@@ -277,6 +318,7 @@ func atoi(b []byte) int64 {
 // counters.
 func runLive(ctx context.Context, cfg LiveConfig, r receiver, slice string) LiveRow {
 	row := LiveRow{Receiver: r.name, Received: -1, Dropped: -1}
+	notes := []string{"load " + loadAvg()}
 	dir := filepath.Join(cfg.WorkDir, "run")
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -337,7 +379,6 @@ func runLive(ctx context.Context, cfg LiveConfig, r receiver, slice string) Live
 	if s := reReplayRate.FindSubmatch(out); s != nil {
 		row.SendPPS, _ = strconv.ParseFloat(string(s[1]), 64)
 	}
-	var notes []string
 	if s := reReplayFailed.FindSubmatch(out); s != nil && atoi(s[1]) > 0 {
 		notes = append(notes, fmt.Sprintf("tcpreplay failed %s (frames over the MTU)", s[1]))
 	}
@@ -364,6 +405,11 @@ func runLive(ctx context.Context, cfg LiveConfig, r receiver, slice string) Live
 	collect(false)
 	stop()
 	collect(true)
+	if r.exitNote != nil {
+		if n := r.exitNote(stderr.Bytes()); n != "" {
+			notes = append(notes, n)
+		}
+	}
 	row.Note = strings.Join(notes, "; ")
 	return row
 }
@@ -376,50 +422,57 @@ func stderrString(w io.Writer) string {
 	return ""
 }
 
-// writeSlice copies the first n packets of the corpus into path and
-// returns how many it wrote.
-func writeSlice(corpus, path string, n int) (int, error) {
+// writeSlice copies into path the first n frames of the corpus whose
+// captured length is at most maxFrame (what tcpreplay sends), and returns
+// how many it wrote and how many longer ones it skipped on the way.
+func writeSlice(corpus, path string, n, maxFrame int) (written, skipped int, err error) {
 	src, err := openCapture(corpus)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer src.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	pw, err := newPcapWriter(f)
 	if err != nil {
 		f.Close()
-		return 0, err
+		return 0, 0, err
 	}
-	i := 0
-	for ; i < n; i++ {
+	for written < n {
 		data, ts, wire, _, err := src.read()
 		if err != nil {
 			break
 		}
+		if len(data) > maxFrame {
+			skipped++
+			continue
+		}
 		if err := pw.write(ts, wire, data); err != nil {
 			f.Close()
-			return 0, err
+			return 0, 0, err
 		}
+		written++
 	}
 	if err := pw.flush(); err != nil {
 		f.Close()
-		return 0, err
+		return 0, 0, err
 	}
-	return i, f.Close()
+	return written, skipped, f.Close()
 }
 
-// netnsUp creates the two namespaces and the veth pair between them.
-func netnsUp() error {
+// netnsUp creates the two namespaces and the veth pair between them, both
+// ends with the given MTU.
+func netnsUp(mtu int) error {
 	netnsDown()
+	m := strconv.Itoa(mtu)
 	steps := [][]string{
 		{"netns", "add", nsTx},
 		{"netns", "add", nsRx},
 		{"link", "add", ifTx, "netns", nsTx, "type", "veth", "peer", "name", ifRx, "netns", nsRx},
-		{"-n", nsTx, "link", "set", ifTx, "mtu", "65535", "up"},
-		{"-n", nsRx, "link", "set", ifRx, "mtu", "65535", "up"},
+		{"-n", nsTx, "link", "set", ifTx, "mtu", m, "up"},
+		{"-n", nsRx, "link", "set", ifRx, "mtu", m, "up"},
 		{"-n", nsRx, "link", "set", "lo", "up"},
 	}
 	for _, s := range steps {
@@ -447,8 +500,11 @@ func (r *LiveReport) Markdown() string {
 	fmt.Fprintf(&b, "# tapflow live capture benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", r.Date.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- machine: %s\n", r.Machine)
-	fmt.Fprintf(&b, "- traffic: the first %d packets of `%s` (sha256 `%s`), `tcpreplay --topspeed --preload-pcap` from netns %s into veth %s; receivers in netns %s on %s\n",
-		r.Packets, filepath.Base(r.Corpus.Path), r.Corpus.SHA256, nsTx, ifTx, nsRx, ifRx)
+	fmt.Fprintf(&b, "- traffic: the first %d frames of `%s` (sha256 `%s`) of at most %d bytes, `tcpreplay --topspeed --preload-pcap` from netns %s into veth %s; receivers in netns %s on %s\n",
+		r.Packets, filepath.Base(r.Corpus.Path), r.Corpus.SHA256, r.MTU+14, nsTx, ifTx, nsRx, ifRx)
+	fmt.Fprintf(&b, "- veth MTU %d on both ends, as on a mirror port: of the first %d corpus frames, the %d longer than %d bytes "+
+		"(mostly GRO/TSO super-frames of host-side captures, up to 80 KB), which such a port could not carry, were left out; every receiver gets the same frames\n",
+		r.MTU, r.Packets+r.Skipped, r.Skipped, r.MTU+14)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
 	}

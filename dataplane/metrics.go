@@ -98,6 +98,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 type CaptureCollector struct {
 	src                                    LiveSource
 	received, kernel, drops, freezes, mode *prometheus.Desc
+	oversize                               *prometheus.Desc
 }
 
 // NewCaptureCollector returns a collector for src; register it with a
@@ -110,7 +111,8 @@ func NewCaptureCollector(src LiveSource) *CaptureCollector {
 		src:      src,
 		received: d("tapflow_capture_packets_received_total", "Frames the capture source handed to the pipeline."),
 		kernel:   d("tapflow_capture_kernel_packets_total", "Frames the kernel counted for the capture sockets, dropped ones included."),
-		drops:    d("tapflow_capture_kernel_drops_total", "Frames the kernel dropped because a capture ring was full (AF_PACKET tp_drops, AF_XDP rx_dropped + rx_ring_full)."),
+		drops:    d("tapflow_capture_kernel_drops_total", "Frames the kernel dropped before tapflow read them: a full capture ring (AF_PACKET tp_drops, AF_XDP rx_ring_full and fill ring empty) or, on AF_XDP, a frame too long for a UMEM frame (also in tapflow_capture_oversize_drops_total)."),
+		oversize: d("tapflow_capture_oversize_drops_total", "AF_XDP frames dropped by the kernel because they exceed capture.xdp_frame_size - 256 bytes."),
 		freezes:  d("tapflow_capture_queue_freezes_total", "AF_PACKET ring freezes: every block was in use."),
 		mode:     d("tapflow_capture_xdp_mode", "1 for the XDP attach mode in use.", "mode"),
 	}
@@ -118,7 +120,7 @@ func NewCaptureCollector(src LiveSource) *CaptureCollector {
 
 // Describe implements prometheus.Collector.
 func (c *CaptureCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.kernel, c.drops, c.freezes, c.mode} {
+	for _, d := range []*prometheus.Desc{c.received, c.kernel, c.drops, c.freezes, c.mode, c.oversize} {
 		ch <- d
 	}
 }
@@ -138,6 +140,7 @@ func (c *CaptureCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.drops, s.Drops)
 	counter(c.freezes, s.QueueFreezes)
 	if s.XDPMode != "" {
+		counter(c.oversize, s.Oversize)
 		ch <- prometheus.MustNewConstMetric(c.mode, prometheus.GaugeValue, 1, s.XDPMode)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/asavie/xdp"
 	"github.com/cilium/ebpf"
@@ -34,6 +35,7 @@ type xdpIface struct {
 // xdpSocket is one AF_XDP socket on one rx queue.
 type xdpSocket struct {
 	xsk   *xdp.Socket
+	fd    int // xsk's, kept for CaptureStats, which must not touch xsk's rings
 	iface string
 	link  uint32
 	batch []xdp.Desc // received, being handed out; aliases the socket's buffer
@@ -44,6 +46,11 @@ type xdpSocket struct {
 // XDP reads one or more interfaces through AF_XDP sockets, one per rx queue,
 // fed by asavie/xdp's redirect program. It reads round-robin by batch and
 // waits for all sockets in a single poll(2).
+//
+// A frame longer than a UMEM frame holds (maxLen) never reaches a socket:
+// the kernel drops it and counts it in the socket's rx_dropped. CaptureStats
+// reports those as Oversize, the reader logs a warning (at most every
+// xdpDropCheck) while they keep coming, and Close logs the totals.
 type XDP struct {
 	ifaces   []*xdpIface
 	socks    []*xdpSocket
@@ -53,8 +60,34 @@ type XDP struct {
 	n        uint64
 	received atomic.Uint64
 	mode     string
+	maxLen   int // longest frame a UMEM frame holds
 	log      *slog.Logger
+
+	// Drop warnings, reader goroutine only.
+	nextCheck int64 // µs
+	warned    CaptureStats
+	opened    bool // openXDP succeeded: Close logs the counters
+
+	// statsMu guards socks against Close while CaptureStats reads their
+	// counters, and final, the counters Close read last.
+	statsMu sync.Mutex
+	final   *CaptureStats
 }
+
+// xdpHeadroom is what the kernel reserves at the start of every UMEM frame
+// (XDP_PACKET_HEADROOM; asavie/xdp registers its UMEM with no headroom of
+// its own), so a frame holds XDPFrameSize-xdpHeadroom bytes of packet.
+const xdpHeadroom = 256
+
+// xdpBatch caps the frames taken off an rx ring at once. Frames go back to
+// the fill ring only when their whole batch was handed out, so a reader that
+// fell behind would otherwise take the entire backlog as one batch and leave
+// the kernel no free frame until it had worked through all of it.
+const xdpBatch = 256
+
+// xdpDropCheck is how often the reader looks at the kernel's drop counters
+// to warn about new drops.
+const xdpDropCheck = 10 * time.Second
 
 func xdpModeName(flags uint32) string {
 	if flags == unix.XDP_FLAGS_DRV_MODE {
@@ -66,7 +99,7 @@ func xdpModeName(flags uint32) string {
 func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
 	xdpMu.Lock()
 	defer xdpMu.Unlock()
-	x := &XDP{timeout: int(cfg.PollTimeout.Milliseconds()), log: logger}
+	x := &XDP{timeout: int(cfg.PollTimeout.Milliseconds()), maxLen: cfg.XDPFrameSize - xdpHeadroom, log: logger}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, x.Close())
@@ -104,7 +137,7 @@ func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("xdp %s queue %d: %w", name, q, err)
 			}
-			s := &xdpSocket{xsk: xsk, iface: name, link: ifaceLinkType(name)}
+			s := &xdpSocket{xsk: xsk, fd: xsk.FD(), iface: name, link: ifaceLinkType(name)}
 			x.socks = append(x.socks, s)
 			x.pollfds = append(x.pollfds, unix.PollFd{Fd: int32(xsk.FD()), Events: unix.POLLIN})
 			if err := prog.Register(q, xsk.FD()); err != nil {
@@ -114,8 +147,10 @@ func openXDP(cfg LiveConfig, logger *slog.Logger) (_ *XDP, err error) {
 			xsk.Fill(xsk.GetDescs(cfg.XDPFrames))
 		}
 		logger.Info("capturing", "iface", name, "xdp_mode", xdpModeName(xi.flags), "queues", queues,
-			"umem_bytes", cfg.XDPFrames*cfg.XDPFrameSize)
+			"umem_bytes", cfg.XDPFrames*cfg.XDPFrameSize, "max_frame_bytes", x.maxLen)
 	}
+	x.nextCheck = time.Now().Add(xdpDropCheck).UnixMicro()
+	x.opened = true
 	return x, nil
 }
 
@@ -249,10 +284,13 @@ func (x *XDP) ReadFrame() ([]byte, FrameInfo, error) {
 				x.received.Store(x.n)
 			}
 			if r := s.xsk.NumReceived(); r > 0 {
-				s.batch = s.xsk.Receive(r)
+				s.batch = s.xsk.Receive(min(r, xdpBatch))
 				s.i = 0
 				s.ts = time.Now().UnixMicro()
 				x.next = k
+				if s.ts >= x.nextCheck {
+					x.checkDrops(s.ts)
+				}
 				break
 			}
 		}
@@ -270,38 +308,111 @@ func (x *XDP) ReadFrame() ([]byte, FrameInfo, error) {
 			return nil, FrameInfo{}, fmt.Errorf("xdp poll: %w", err)
 		}
 		if nr == 0 {
+			if now := time.Now().UnixMicro(); now >= x.nextCheck {
+				x.checkDrops(now)
+			}
 			return nil, FrameInfo{}, ErrTimeout
 		}
 	}
 }
 
-// CaptureStats sums the sockets' counters.
+// xdpStats reads a socket's kernel counters (getsockopt XDP_STATISTICS).
+// It does not touch the rings, so any goroutine may call it.
+func xdpStats(fd int) (unix.XDPStatistics, error) {
+	var st unix.XDPStatistics
+	size := uint32(unsafe.Sizeof(st))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_STATISTICS,
+		uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&size)), 0)
+	if errno != 0 {
+		return st, errno
+	}
+	return st, nil
+}
+
+// xdpOversize is how many frames the socket's kernel counters say were
+// longer than a UMEM frame. In copy mode the kernel bumps rx_dropped for
+// exactly two reasons: a frame over the UMEM frame size, and no free frame
+// in the fill ring, which also bumps rx_fill_ring_empty_descs. In zero-copy
+// mode rx_dropped stays 0 (the driver receives into UMEM frames) while the
+// driver's own refills may bump rx_fill_ring_empty_descs, hence the floor.
+func xdpOversize(k unix.XDPStatistics) uint64 {
+	if k.Rx_dropped <= k.Rx_fill_ring_empty_descs {
+		return 0
+	}
+	return k.Rx_dropped - k.Rx_fill_ring_empty_descs
+}
+
+// CaptureStats sums the sockets' counters. After Close it returns the
+// counters Close read last.
 func (x *XDP) CaptureStats() (CaptureStats, error) {
+	x.statsMu.Lock()
+	defer x.statsMu.Unlock()
+	if x.final != nil {
+		return *x.final, nil
+	}
+	return x.captureStats()
+}
+
+// captureStats reads the counters; statsMu is held or no other goroutine
+// can close the sockets.
+func (x *XDP) captureStats() (CaptureStats, error) {
 	st := CaptureStats{Received: x.received.Load(), XDPMode: x.mode}
 	st.KernelPackets = st.Received
 	var errs []error
 	for _, s := range x.socks {
-		ks, err := s.xsk.Stats()
+		k, err := xdpStats(s.fd)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("xdp %s stats: %w", s.iface, err))
 			continue
 		}
-		st.Drops += ks.KernelStats.Rx_dropped + ks.KernelStats.Rx_ring_full
+		st.Drops += k.Rx_dropped + k.Rx_ring_full
+		st.Oversize += xdpOversize(k)
 	}
 	return st, errors.Join(errs...)
 }
 
+// checkDrops warns when the kernel dropped frames since the last warning.
+// The reader calls it at most every xdpDropCheck, never per frame.
+func (x *XDP) checkDrops(now int64) {
+	x.nextCheck = now + xdpDropCheck.Microseconds()
+	st, err := x.captureStats()
+	if err != nil {
+		x.log.Warn("reading AF_XDP socket statistics", "err", err)
+		return
+	}
+	if st.Oversize > x.warned.Oversize {
+		x.log.Warn("AF_XDP dropped frames longer than a UMEM frame holds (capture.xdp_frame_size minus 256); engine afpacket takes any size",
+			"oversize", st.Oversize-x.warned.Oversize, "oversize_total", st.Oversize, "max_frame_bytes", x.maxLen)
+	}
+	if ring, warned := st.Drops-st.Oversize, x.warned.Drops-x.warned.Oversize; ring > warned {
+		x.log.Warn("AF_XDP dropped frames: the reader fell behind (no free UMEM frame, or the rx ring was full)",
+			"drops", ring-warned, "drops_total", ring)
+	}
+	x.warned = st
+}
+
 // Close detaches the program from every interface, then closes the sockets
-// and the program. No XDP program stays on an interface.
+// and the program. No XDP program stays on an interface. The sockets' last
+// counters stay readable through CaptureStats and are logged.
 func (x *XDP) Close() error {
 	var errs []error
 	for _, xi := range x.ifaces {
 		errs = append(errs, xi.detach())
 	}
+	x.statsMu.Lock()
+	if x.final == nil && x.opened {
+		x.received.Store(x.n) // the reader has returned: count its last batch too
+		st, err := x.captureStats()
+		errs = append(errs, err)
+		x.final = &st
+		x.log.Info("capture stats", "received", st.Received, "drops", st.Drops, "oversize", st.Oversize,
+			"max_frame_bytes", x.maxLen, "xdp_mode", st.XDPMode)
+	}
 	for _, s := range x.socks {
 		errs = append(errs, s.xsk.Close())
 	}
 	x.socks = nil
+	x.statsMu.Unlock()
 	for _, xi := range x.ifaces {
 		errs = append(errs, xi.prog.Close())
 	}
