@@ -228,8 +228,8 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 			if !haveTaskset() {
 				cpus = ""
 			}
-			t := Tool{Name: fmt.Sprintf("tapflow L4 workers=%d", w), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
-				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--print", "l4", "--workers", fmt.Sprint(w)},
+			t := Tool{Name: fmt.Sprintf("tapflow L4+L7 workers=%d", w), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--print", "l4,l7", "--workers", fmt.Sprint(w)},
 					devNullStdout: true, dir: dir}, tapflowFlows, nil
 			}}
 			row := Row{Tool: t.Name, Flows: -1}
@@ -265,7 +265,8 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 				if err != nil {
 					return invocation{}, nil, fmt.Errorf("clickhouse: %w", err)
 				}
-				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--workers", "1",
+				// L4 only: the rows counted are l4_flow_log's.
+				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--workers", "1", e.L7Flag + "=false",
 					"--clickhouse", addr, "--batch-size", fmt.Sprint(b), "--data-dir", filepath.Join(dir, "data")}, devNullStdout: true, dir: dir}, tapflowRecords, nil
 			}}
 			row := Row{Tool: t.Name, Flows: -1}

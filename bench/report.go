@@ -189,7 +189,7 @@ func (r *Report) Markdown() string {
 			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatPPS(row.PPSCPU), formatBytes(row.RSS), flows, mdEscape(notes))
 	}
 
-	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4 --workers N`)\n\n")
+	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4,l7 --workers N`: flows, L4 metrics and every L7 dissector)\n\n")
 	if r.WorkersNote != "" {
 		fmt.Fprintf(&b, "%s\n", r.WorkersNote)
 	} else if len(r.Workers) > 0 {
@@ -230,7 +230,7 @@ func (r *Report) Markdown() string {
 		b.WriteString("not measured\n")
 	}
 
-	b.WriteString("\n## Scaling: ClickHouse rows/s vs batch size (`tapflow replay --clickhouse … --batch-size N`)\n\n")
+	b.WriteString("\n## Scaling: ClickHouse rows/s vs batch size (`tapflow replay --l7=false --clickhouse … --batch-size N`: l4_flow_log rows)\n\n")
 	if r.BatchNote != "" {
 		fmt.Fprintf(&b, "%s\n", r.BatchNote)
 	} else if len(r.Batches) > 0 {
