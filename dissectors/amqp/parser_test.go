@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"encoding/binary"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,18 +49,8 @@ func cat(bs ...[]byte) []byte {
 	return out
 }
 
-func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
-
-func parse(t *testing.T, p []byte, toServer bool) (string, error) {
-	t.Helper()
-	m := &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 5672, ToServer: toServer, PayloadLen: uint32(len(p))}
-	recs, err := New().Parse(nil, p, m)
-	var b []byte
-	for i := range recs {
-		b = recs[i].AppendJSON(b)
-		b = append(b, '\n')
-	}
-	return string(b), err
+func meta(toServer bool, n int) *dissectors.Meta {
+	return &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 5672, ToServer: toServer, PayloadLen: uint32(n)}
 }
 
 const (
@@ -81,53 +70,47 @@ func TestParse(t *testing.T) {
 		err      error
 	}{
 		{"protocol header then StartOk", cat([]byte(protocolHeader), mframe(0, 10, 11, uint16(0))), true,
-			lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_status":0,"len":14,` + ver + `"request_type":"Connection.StartOk"}`), nil},
+			dtest.Lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_status":0,"len":14,` + ver + `"request_type":"Connection.StartOk"}`), nil},
 		{"Connection.Start from the server is a request", mframe(0, 10, 10, byte(0), byte(9)), false,
-			lines(pre + `1,"l7_protocol":"AMQP","key":0,"len":14,` + ver + `"request_type":"Connection.Start"}`), nil},
+			dtest.Lines(pre + `1,"l7_protocol":"AMQP","key":0,"len":14,` + ver + `"request_type":"Connection.Start"}`), nil},
 		{"Connection.Open virtual host", mframe(0, 10, 40, "/prod", "", byte(0)), true,
-			lines(pre + `1,"l7_protocol":"AMQP","key":0,"len":20,` + ver + `"request_type":"Connection.Open","request_domain":"/prod"}`), nil},
+			dtest.Lines(pre + `1,"l7_protocol":"AMQP","key":0,"len":20,` + ver + `"request_type":"Connection.Open","request_domain":"/prod"}`), nil},
 		{"Queue.Declare", mframe(1, 50, 10, uint16(0), "jobs", byte(0x02), uint32(0)), true,
-			lines(pre + `1,"l7_protocol":"AMQP","key":1,"len":24,` + ver + `"request_type":"Queue.Declare","request_domain":"jobs"}`), nil},
+			dtest.Lines(pre + `1,"l7_protocol":"AMQP","key":1,"len":24,` + ver + `"request_type":"Queue.Declare","request_domain":"jobs"}`), nil},
 		{"Queue.Declare no-wait is a session", mframe(1, 50, 10, uint16(0), "jobs", byte(0x10), uint32(0)), true,
-			lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":24,` + ver + `"request_type":"Queue.Declare","request_domain":"jobs"}`), nil},
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":24,` + ver + `"request_type":"Queue.Declare","request_domain":"jobs"}`), nil},
 		{"Queue.DeclareOk", mframe(1, 50, 11, "amq.gen-1", uint16(0), uint16(0), uint16(0), uint16(0)), false,
-			lines(pre + `2,"l7_protocol":"AMQP","key":1,"response_status":0,"len":30,` + ver + `"request_type":"Queue.DeclareOk","request_domain":"amq.gen-1"}`), nil},
+			dtest.Lines(pre + `2,"l7_protocol":"AMQP","key":1,"response_status":0,"len":30,` + ver + `"request_type":"Queue.DeclareOk","request_domain":"amq.gen-1"}`), nil},
 		{"Basic.Consume", mframe(2, 60, 20, uint16(0), "jobs", "ctag", byte(0x02), uint32(0)), true,
-			lines(pre + `1,"l7_protocol":"AMQP","key":2,"len":29,` + ver + `"request_type":"Basic.Consume","request_domain":"jobs"}`), nil},
+			dtest.Lines(pre + `1,"l7_protocol":"AMQP","key":2,"len":29,` + ver + `"request_type":"Basic.Consume","request_domain":"jobs"}`), nil},
 		{"Queue.Bind", mframe(1, 50, 20, uint16(0), "jobs", "amq.topic", "orders.#", byte(0), uint32(0)), true,
-			lines(pre + `1,"l7_protocol":"AMQP","key":1,"len":43,` + ver + `"request_type":"Queue.Bind","request_domain":"jobs","request_resource":"orders.#"}`), nil},
+			dtest.Lines(pre + `1,"l7_protocol":"AMQP","key":1,"len":43,` + ver + `"request_type":"Queue.Bind","request_domain":"jobs","request_resource":"orders.#"}`), nil},
 		{"Basic.Publish with header and body", publish, true,
-			lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":35,` + ver + `"request_type":"Basic.Publish","request_domain":"amq.topic","request_resource":"orders.eu"}`), nil},
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":35,` + ver + `"request_type":"Basic.Publish","request_domain":"amq.topic","request_resource":"orders.eu"}`), nil},
 		{"Basic.Deliver", mframe(1, 60, 60, "ctag", uint64(7), byte(0), "amq.topic", "orders.eu"), false,
-			lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":46,` + ver + `"request_type":"Basic.Deliver","request_domain":"amq.topic","request_resource":"orders.eu"}`), nil},
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":46,` + ver + `"request_type":"Basic.Deliver","request_domain":"amq.topic","request_resource":"orders.eu"}`), nil},
 		{"Basic.Return no route", mframe(1, 60, 50, uint16(312), "NO_ROUTE", "amq.direct", "nowhere"), false,
-			lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_code":312,"response_status":0,"len":42,` + ver + `"request_type":"Basic.Return","request_domain":"amq.direct","request_resource":"nowhere","response_exception":"NO_ROUTE"}`), nil},
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_code":312,"response_status":0,"len":42,` + ver + `"request_type":"Basic.Return","request_domain":"amq.direct","request_resource":"nowhere","response_exception":"NO_ROUTE"}`), nil},
 		{"Channel.Close 404 from the server answers the request", mframe(1, 20, 40, uint16(404), "NOT_FOUND - no queue 'jobs'", uint16(50), uint16(10)), false,
-			lines(pre + `2,"l7_protocol":"AMQP","key":1,"response_code":404,"response_status":4,"len":46,` + ver + `"request_type":"Channel.Close","response_exception":"NOT_FOUND - no queue 'jobs'"}`), nil},
+			dtest.Lines(pre + `2,"l7_protocol":"AMQP","key":1,"response_code":404,"response_status":4,"len":46,` + ver + `"request_type":"Channel.Close","response_exception":"NOT_FOUND - no queue 'jobs'"}`), nil},
 		{"Connection.Close 541 from the server", mframe(0, 10, 50, uint16(541), "INTERNAL_ERROR", uint16(0), uint16(0)), false,
-			lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_code":541,"response_status":3,"len":33,` + ver + `"request_type":"Connection.Close","response_exception":"INTERNAL_ERROR"}`), nil},
+			dtest.Lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_code":541,"response_status":3,"len":33,` + ver + `"request_type":"Connection.Close","response_exception":"INTERNAL_ERROR"}`), nil},
 		{"Connection.Close 320 from the server is a session", mframe(0, 10, 50, uint16(320), "CONNECTION_FORCED", uint16(0), uint16(0)), false,
-			lines(pre + `3,"l7_protocol":"AMQP","key":0,"response_code":320,"response_status":0,"len":36,` + ver + `"request_type":"Connection.Close"}`), nil},
-		{"client Close and CloseOk", cat(mframe(1, 20, 41), mframe(0, 10, 50, uint16(200), "bye", uint16(0), uint16(0))), true, lines(
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":0,"response_code":320,"response_status":0,"len":36,` + ver + `"request_type":"Connection.Close"}`), nil},
+		{"client Close and CloseOk", cat(mframe(1, 20, 41), mframe(0, 10, 50, uint16(200), "bye", uint16(0), uint16(0))), true, dtest.Lines(
 			pre+`3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":12,`+ver+`"request_type":"Channel.CloseOk"}`,
 			pre+`1,"l7_protocol":"AMQP","key":0,"response_code":200,"len":22,`+ver+`"request_type":"Connection.Close"}`), nil},
 		{"server CloseOk", mframe(0, 10, 51), false,
-			lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_status":0,"len":12,` + ver + `"request_type":"Connection.CloseOk"}`), nil},
+			dtest.Lines(pre + `2,"l7_protocol":"AMQP","key":0,"response_status":0,"len":12,` + ver + `"request_type":"Connection.CloseOk"}`), nil},
 		{"heartbeat", frame(frameHeartbeat, 0, nil), true, "", nil},
 		{"method frame beyond the segment", mframe(1, 60, 40, uint16(0), "ex", "rk", byte(0))[:17], true,
-			lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":21,` + ver + `"request_type":"Basic.Publish","request_domain":"ex"}`), nil},
+			dtest.Lines(pre + `3,"l7_protocol":"AMQP","key":1,"response_status":0,"len":21,` + ver + `"request_type":"Basic.Publish","request_domain":"ex"}`), nil},
 		{"continuation of a body frame", []byte(`{"json": "body"}` + "\xce"), true, "", nil},
 		{"short", []byte{1, 0, 1}, true, "", dissectors.ErrShort},
 		{"unknown method", mframe(1, 60, 99), true, "", dissectors.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parse(t, tc.payload, tc.toServer)
-			if tc.err != nil {
-				require.ErrorIs(t, err, tc.err)
-			} else {
-				require.NoError(t, err)
-			}
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want, dtest.JSON(dtest.Parse(t, New(), tc.payload, meta(tc.toServer, len(tc.payload)), tc.err)))
 		})
 	}
 }
@@ -154,18 +137,8 @@ func TestCheck(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"ndpi-amqp", "amqp.pcap"},
-		{"rabbitmq-3.10", "testdata/rabbitmq-3.10.pcap"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.path
-			if !strings.HasPrefix(path, "testdata/") {
-				path = dtest.Shared(t, "ndpi", path)
-			}
-			out, errs := dtest.Run(New(), dtest.Read(t, path))
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, New(), []dtest.Capture{
+		{Name: "ndpi-amqp", Corpus: "ndpi", File: "amqp.pcap"},
+		{Name: "rabbitmq-3.10", File: "rabbitmq-3.10.pcap"},
+	})
 }

@@ -11,52 +11,22 @@ import (
 
 // benchPayloads are realistic messages: a query and an answer over UDP,
 // an unnamed type, an NXDOMAIN, and three pipelined queries over TCP.
-var benchPayloads = []struct {
-	name    string
-	proto   uint8
-	payload []byte
-}{
-	{"proto=udp/msg=query", udpProto, queryA},
-	{"proto=udp/msg=response", udpProto, responseA},
-	{"proto=udp/msg=nxdomain", udpProto, nxdomain},
-	{"proto=udp/msg=unnamed_type", udpProto, queryUnk},
-	{"proto=tcp/msg=pipelined3", tcpProto, tcp(queryA, queryAAAA, queryMX)},
-	{"proto=tcp/msg=continuation", tcpProto, tcp(responseA)[20:]},
+var benchPayloads = []dtest.Case{
+	{Name: "proto=udp/msg=query", Proto: udpProto, Payload: queryA, ToServer: true},
+	{Name: "proto=udp/msg=response", Proto: udpProto, Payload: responseA, ToServer: true},
+	{Name: "proto=udp/msg=nxdomain", Proto: udpProto, Payload: nxdomain, ToServer: true},
+	{Name: "proto=udp/msg=unnamed_type", Proto: udpProto, Payload: queryUnk, ToServer: true},
+	{Name: "proto=tcp/msg=pipelined3", Proto: tcpProto, Payload: tcp(queryA, queryAAAA, queryMX), ToServer: true},
+	{Name: "proto=tcp/msg=continuation", Proto: tcpProto, Payload: tcp(responseA)[20:], ToServer: true},
 }
 
-func BenchmarkParse(b *testing.B) {
-	d := dns.New()
-	for _, bp := range benchPayloads {
-		b.Run(bp.name, func(b *testing.B) {
-			m := dissectors.Meta{Proto: bp.proto, ClientPort: 40000, ServerPort: 53, ToServer: true, PayloadLen: uint32(len(bp.payload))}
-			dst := make([]dissectors.Record, 0, 4)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bp.payload)))
-			for b.Loop() {
-				dst, _ = d.Parse(dst[:0], bp.payload, &m)
-			}
-		})
-	}
-}
+var benchMeta = dissectors.Meta{ClientPort: 40000, ServerPort: 53}
 
-func BenchmarkCheck(b *testing.B) {
-	d := dns.New()
-	for _, bp := range benchPayloads {
-		b.Run(bp.name, func(b *testing.B) {
-			m := dissectors.Meta{Proto: bp.proto, ClientPort: 40000, ServerPort: 53, ToServer: true, PayloadLen: uint32(len(bp.payload))}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bp.payload)))
-			for b.Loop() {
-				d.Check(bp.payload, &m)
-			}
-		})
-	}
-}
+func BenchmarkParse(b *testing.B) { dtest.BenchParse(b, dns.New(), benchMeta, benchPayloads) }
+
+func BenchmarkCheck(b *testing.B) { dtest.BenchCheck(b, dns.New(), benchMeta, benchPayloads) }
 
 func TestNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	pkts := dtest.Read(t, filepath.Join("testdata", "unbound.pcap"))
 	for _, tc := range parseCases {
 		pkts = append(pkts, dtest.Packet{Payload: tc.payload, Meta: dissectors.Meta{

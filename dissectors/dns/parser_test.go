@@ -2,7 +2,6 @@ package dns_test
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -160,23 +159,7 @@ func TestParse(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := dissectors.Meta{Proto: tc.proto, ClientPort: 40000, ServerPort: 53, ToServer: tc.toServer, PayloadLen: uint32(len(tc.payload))}
-			pre := make([]dissectors.Record, 1, 4)
-			out, err := d.Parse(pre, tc.payload, &m)
-			if tc.err != nil {
-				require.ErrorIs(t, err, tc.err)
-				require.Len(t, out, 1)
-				return
-			}
-			require.NoError(t, err)
-			got := make([]string, 0, len(out)-1)
-			for i := range out[1:] {
-				got = append(got, string(out[1+i].AppendJSON(nil)))
-			}
-			if len(tc.want) == 0 {
-				require.Empty(t, got)
-				return
-			}
-			require.Equal(t, tc.want, got)
+			require.Equal(t, dtest.Lines(tc.want...), dtest.JSON(dtest.Parse(t, d, tc.payload, &m, tc.err)))
 		})
 	}
 }
@@ -233,18 +216,10 @@ func TestCheck(t *testing.T) {
 func TestCheckDoesNotClaimOtherProtocols(t *testing.T) {
 	// Captures of other UDP and TCP protocols (NetBIOS name service shares
 	// DNS's format; DoT, DoH and DNSCrypt are encrypted): no flow claimed.
-	for _, file := range []string{
+	dtest.NotClaimed(t, dns.New(), "ndpi",
 		"NTPv4.pcap", "quic.pcap", "google_ssl.pcap", "http-manipulated.pcap", "rtp.pcapng", "snmp.pcap",
 		"dhcp-fuzz.pcapng", "mysql.pcapng", "netbios.pcap", "stun.pcap", "sip.pcap", "syslog.pcap", "tftp.pcap",
-		"coap_mqtt.pcap", "dns_dot.pcap", "dns_doh.pcap", "dnscrypt-v2.pcap",
-	} {
-		t.Run(file, func(t *testing.T) {
-			pkts := dtest.Read(t, dtest.Shared(t, "ndpi", file))
-			require.NotEmpty(t, pkts)
-			out, _ := dtest.Run(dns.New(), pkts)
-			require.Empty(t, string(out))
-		})
-	}
+		"coap_mqtt.pcap", "dns_dot.pcap", "dns_doh.pcap", "dnscrypt-v2.pcap")
 }
 
 func TestWalkNameFollowsPointers(t *testing.T) {
@@ -289,32 +264,15 @@ func TestLongNameIsTruncatedNotLost(t *testing.T) {
 	require.LessOrEqual(t, out[0].Endpoint.Len(), 253)
 }
 
-// goldenPcaps are the captures the golden test runs over; an empty corpus
-// means this package's testdata/.
-var goldenPcaps = []struct{ corpus, file, golden string }{
-	{"", "unbound.pcap", "unbound"},
-	{"ndpi", "dns.pcap", "ndpi_dns"},
-	{"ndpi", "dns_long_domainname.pcap", "ndpi_dns_long_domainname"},
-	{"ndpi", "malformed_dns.pcap", "ndpi_malformed_dns"},
-	{"ndpi", "bad-dns-traffic.pcap", "ndpi_bad_dns_traffic"},
-	{"ndpi", "dns_fragmented.pcap", "ndpi_dns_fragmented"},
-	{"ndpi", "dns-invalid-chars.pcap", "ndpi_dns_invalid_chars"},
+// goldenPcaps are the captures the golden test runs over.
+var goldenPcaps = []dtest.Capture{
+	{Name: "unbound", File: "unbound.pcap"},
+	{Name: "ndpi_dns", Corpus: "ndpi", File: "dns.pcap"},
+	{Name: "ndpi_dns_long_domainname", Corpus: "ndpi", File: "dns_long_domainname.pcap"},
+	{Name: "ndpi_malformed_dns", Corpus: "ndpi", File: "malformed_dns.pcap"},
+	{Name: "ndpi_bad_dns_traffic", Corpus: "ndpi", File: "bad-dns-traffic.pcap"},
+	{Name: "ndpi_dns_fragmented", Corpus: "ndpi", File: "dns_fragmented.pcap"},
+	{Name: "ndpi_dns_invalid_chars", Corpus: "ndpi", File: "dns-invalid-chars.pcap"},
 }
 
-func pcapPath(t testing.TB, corpus, file string) string {
-	if corpus == "" {
-		return filepath.Join("testdata", file)
-	}
-	return dtest.Shared(t, corpus, file)
-}
-
-func TestGolden(t *testing.T) {
-	for _, g := range goldenPcaps {
-		t.Run(g.golden, func(t *testing.T) {
-			pkts := dtest.Read(t, pcapPath(t, g.corpus, g.file))
-			out, errs := dtest.Run(dns.New(), pkts)
-			require.Zero(t, errs, "Parse errors")
-			dtest.Golden(t, g.golden, out)
-		})
-	}
-}
+func TestGolden(t *testing.T) { dtest.Goldens(t, dns.New(), goldenPcaps) }

@@ -1,7 +1,6 @@
 package dubbo
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,18 +9,8 @@ import (
 	"github.com/tapflow/tapflow/dissectors/internal/dtest"
 )
 
-func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
-
-func parse(t *testing.T, p []byte, toServer bool) (string, error) {
-	t.Helper()
-	m := &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 20880, ToServer: toServer, PayloadLen: uint32(len(p))}
-	recs, err := New().Parse(nil, p, m)
-	var b []byte
-	for i := range recs {
-		b = recs[i].AppendJSON(b)
-		b = append(b, '\n')
-	}
-	return string(b), err
+func meta(toServer bool, n int) *dissectors.Meta {
+	return &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 20880, ToServer: toServer, PayloadLen: uint32(n)}
 }
 
 func TestParse(t *testing.T) {
@@ -35,36 +24,30 @@ func TestParse(t *testing.T) {
 		want     string
 		err      error
 	}{
-		{"request", hi, true, lines(`{"kind":1,"l7_protocol":"Dubbo","key":1,"len":` + itoa(len(hi)) +
+		{"request", hi, true, dtest.Lines(`{"kind":1,"l7_protocol":"Dubbo","key":1,"len":` + itoa(len(hi)) +
 			`,"version":"2.0.2","request_type":"sayHi","request_resource":"` + greetings + `","endpoint":"` + greetings + `/sayHi"}`), nil},
-		{"request cut after the service", hi[:16+6+2+len(greetings)], true, lines(`{"kind":1,"l7_protocol":"Dubbo","key":1,"len":` +
+		{"request cut after the service", hi[:16+6+2+len(greetings)], true, dtest.Lines(`{"kind":1,"l7_protocol":"Dubbo","key":1,"len":` +
 			itoa(len(hi)) + `,"version":"2.0.2","request_resource":"` + greetings + `"}`), nil},
-		{"chunked and 'S' strings", chunked, true, lines(`{"kind":1,"l7_protocol":"Dubbo","key":9,"len":` + itoa(len(chunked)) +
+		{"chunked and 'S' strings", chunked, true, dtest.Lines(`{"kind":1,"l7_protocol":"Dubbo","key":9,"len":` + itoa(len(chunked)) +
 			`,"version":"2.0.2","request_type":"get","request_resource":"com.Svc","endpoint":"com.Svc/get"}`), nil},
 		{"one-way request is a session", msg(flagRequest|serialHessian2, 0, 7, hs("2.0.2"), hs("a.B"), hs(""), hs("m")), true,
-			lines(`{"kind":3,"l7_protocol":"Dubbo","key":7,"response_status":0,"len":29,"version":"2.0.2","request_type":"m","request_resource":"a.B","endpoint":"a.B/m"}`), nil},
+			dtest.Lines(`{"kind":3,"l7_protocol":"Dubbo","key":7,"response_status":0,"len":29,"version":"2.0.2","request_type":"m","request_resource":"a.B","endpoint":"a.B/m"}`), nil},
 		{"OK response", msg(respH2, statusOK, 1, []byte{0x91}, hs("hi")), false,
-			lines(`{"kind":2,"l7_protocol":"Dubbo","key":1,"response_code":20,"response_status":0,"len":20}`), nil},
+			dtest.Lines(`{"kind":2,"l7_protocol":"Dubbo","key":1,"response_code":20,"response_status":0,"len":20}`), nil},
 		{"SERVICE_NOT_FOUND", msg(respH2, 60, 3, hs("Not found exported service: a.B")), false,
-			lines(`{"kind":2,"l7_protocol":"Dubbo","key":3,"response_code":60,"response_status":3,"len":48,"response_exception":"Not found exported service: a.B"}`), nil},
-		{"BAD_REQUEST and CLIENT_TIMEOUT in one segment", append(msg(respH2, 40, 4, hs("bad")), msg(respH2, 30, 5, hs("timeout"))...), false, lines(
+			dtest.Lines(`{"kind":2,"l7_protocol":"Dubbo","key":3,"response_code":60,"response_status":3,"len":48,"response_exception":"Not found exported service: a.B"}`), nil},
+		{"BAD_REQUEST and CLIENT_TIMEOUT in one segment", append(msg(respH2, 40, 4, hs("bad")), msg(respH2, 30, 5, hs("timeout"))...), false, dtest.Lines(
 			`{"kind":2,"l7_protocol":"Dubbo","key":4,"response_code":40,"response_status":4,"len":20,"response_exception":"bad"}`,
 			`{"kind":2,"l7_protocol":"Dubbo","key":5,"response_code":30,"response_status":4,"len":24,"response_exception":"timeout"}`), nil},
 		{"heartbeat", msg(flagRequest|flagTwoWay|flagEvent|serialHessian2, 0, 2, []byte{'N'}), true, "", nil},
 		{"fastjson request: no body fields", msg(flagRequest|flagTwoWay|6, 0, 8, []byte("\"2.0.2\"\n")), true,
-			lines(`{"kind":1,"l7_protocol":"Dubbo","key":8,"len":24}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"Dubbo","key":8,"len":24}`), nil},
 		{"continuation", []byte("xxxxxxxxxxxxxxxxxxxxxxxxx"), true, "", nil},
 		{"short", []byte{0xda, 0xbb, 0xc2}, true, "", dissectors.ErrShort},
 		{"bad length", []byte{0xda, 0xbb, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff}, true, "", dissectors.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parse(t, tc.payload, tc.toServer)
-			if tc.err != nil {
-				require.ErrorIs(t, err, tc.err)
-			} else {
-				require.NoError(t, err)
-			}
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want, dtest.JSON(dtest.Parse(t, New(), tc.payload, meta(tc.toServer, len(tc.payload)), tc.err)))
 		})
 	}
 }
@@ -102,7 +85,5 @@ func TestCheck(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	out, errs := dtest.Run(New(), dtest.Read(t, "testdata/dubbo.pcap"))
-	require.Zero(t, errs, "parse errors")
-	dtest.Golden(t, "dubbo", out)
+	dtest.Goldens(t, New(), []dtest.Capture{{Name: "dubbo", File: "dubbo.pcap"}})
 }

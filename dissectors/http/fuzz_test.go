@@ -8,13 +8,5 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	for _, s := range http.FuzzSeeds {
-		f.Add([]byte(s))
-	}
-	for _, p := range dtest.Read(f, "testdata/http1_errors_trace.pcap") {
-		f.Add(p.Payload)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dtest.Invariants(t, http.New(), data, 6)
-	})
+	dtest.Fuzz(f, http.New(), 6, http.FuzzSeeds, "testdata/http1_errors_trace.pcap")
 }

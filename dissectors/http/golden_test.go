@@ -3,8 +3,6 @@ package http_test
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/tapflow/tapflow/dissectors/http"
 	"github.com/tapflow/tapflow/dissectors/internal/dtest"
 )
@@ -15,21 +13,11 @@ import (
 // which imports this package.
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, shared, path string }{
-		{name: "http", shared: "http.pcapng"},
-		{name: "http_ipv6", shared: "http_ipv6.pcap"}, // TLS and QUIC only: no records
-		{name: "http-lines-split", shared: "http-lines-split.pcap"},
-		{name: "http_on_sip_port", shared: "http_on_sip_port.pcap"},
-		{name: "http1_errors_trace", path: "testdata/http1_errors_trace.pcap"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.path
-			if tc.shared != "" {
-				path = dtest.Shared(t, "ndpi", tc.shared)
-			}
-			out, errs := dtest.Run(http.New(), dtest.Read(t, path))
-			require.Zero(t, errs)
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, http.New(), []dtest.Capture{
+		{Name: "http", Corpus: "ndpi", File: "http.pcapng"},
+		{Name: "http_ipv6", Corpus: "ndpi", File: "http_ipv6.pcap"}, // TLS and QUIC only: no records
+		{Name: "http-lines-split", Corpus: "ndpi", File: "http-lines-split.pcap"},
+		{Name: "http_on_sip_port", Corpus: "ndpi", File: "http_on_sip_port.pcap"},
+		{Name: "http1_errors_trace", File: "http1_errors_trace.pcap"},
+	})
 }

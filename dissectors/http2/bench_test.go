@@ -9,19 +9,11 @@ import (
 )
 
 func BenchmarkParse(b *testing.B) {
-	for _, bc := range http2.BenchPayloads {
-		b.Run(bc.Name, func(b *testing.B) {
-			d := http2.New()
-			m := &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 7070, ToServer: bc.ToServer, PayloadLen: uint32(len(bc.Payload))}
-			dst := make([]dissectors.Record, 0, 8)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bc.Payload)))
-			for b.Loop() {
-				d.Check(bc.Payload, m)
-				dst, _ = d.Parse(dst[:0], bc.Payload, m)
-			}
-		})
+	var cases []dtest.Case
+	for _, p := range http2.BenchPayloads {
+		cases = append(cases, dtest.Case{Name: p.Name, Payload: p.Payload, ToServer: p.ToServer})
 	}
+	dtest.BenchCases(b, http2.New(), dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 7070}, cases)
 }
 
 func BenchmarkHuffmanDecode(b *testing.B) {
@@ -35,9 +27,6 @@ func BenchmarkHuffmanDecode(b *testing.B) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	pkts := dtest.Read(t, "testdata/grpc.pcap")
 	pkts = append(pkts, dtest.Read(t, "testdata/h2c.pcap")...)
 	dtest.NoAllocs(t, http2.New(), pkts)

@@ -130,36 +130,9 @@ func apiVersionsRespV3(corr int32, code int16) []byte {
 	return response(corr, false, body)
 }
 
-type want struct {
-	kind                                  dissectors.Kind
-	key                                   uint64
-	length                                uint32
-	version, typ, domain, endpoint, resrc string
-	hasCode                               bool
-	code                                  int32
-	status                                dissectors.Status
-	exception                             string
-}
-
-func check(t *testing.T, r *dissectors.Record, w want) {
-	t.Helper()
-	require.Equal(t, dissectors.ProtoKafka, r.Protocol)
-	require.Equal(t, w.kind, r.Kind, "kind")
-	require.True(t, r.HasKey)
-	require.Equal(t, w.key, r.Key, "key")
-	if w.length != 0 {
-		require.Equal(t, w.length, r.Len, "len")
-	}
-	require.Equal(t, w.version, r.String(r.Version), "version")
-	require.Equal(t, w.typ, r.String(r.RequestType), "request_type")
-	require.Equal(t, w.domain, r.String(r.RequestDomain), "request_domain")
-	require.Equal(t, w.endpoint, r.String(r.Endpoint), "endpoint")
-	require.Equal(t, w.resrc, r.String(r.RequestResource), "request_resource")
-	require.Equal(t, w.hasCode, r.HasCode, "has code")
-	require.Equal(t, w.code, r.Code, "code")
-	require.Equal(t, w.status, r.Status, "status")
-	require.Equal(t, w.exception, r.String(r.Exception), "exception")
-}
+// expect checks the records of the table tests: Kafka's, each keyed by
+// its correlation_id.
+var expect = dtest.Records{Protocol: dissectors.ProtoKafka, Keyed: true}
 
 func meta(toServer bool, payload []byte) *dissectors.Meta {
 	return &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 36333, ToServer: toServer, PayloadLen: uint32(len(payload))}
@@ -169,63 +142,58 @@ func TestParseRequests(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		payload []byte
-		want    []want
+		want    []dtest.Want
 	}{
 		{"ApiVersions v0", request(18, 0, 7, "rdkafka", false, nil),
-			[]want{{kind: dissectors.Request, key: 7, length: 21, version: "0", typ: "ApiVersions"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 7, Len: 21, Version: "0", Type: "ApiVersions"}}},
 		{"ApiVersions v3 flexible, null client_id", frame(wb(nil).i16(18).i16(3).i32(1).i16(-1).tags().cstr("kgo").cstr("1.0").tags()),
-			[]want{{kind: dissectors.Request, key: 1, version: "3", typ: "ApiVersions"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 1, Version: "3", Type: "ApiVersions"}}},
 		{"Metadata v12", request(3, 12, 5, "console-producer", true, wb(nil).uv(1).i8(0).i8(0).tags()),
-			[]want{{kind: dissectors.Request, key: 5, version: "12", typ: "Metadata"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 5, Version: "12", Type: "Metadata"}}},
 		{"Produce v3", produceV3(2, 1),
-			[]want{{kind: dissectors.Request, key: 2, length: uint32(len(produceV3(2, 1))), version: "3", typ: "Produce",
-				domain: "orders", endpoint: "orders-2"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 2, Len: uint32(len(produceV3(2, 1))), Version: "3", Type: "Produce",
+				Domain: "orders", Endpoint: "orders-2"}}},
 		{"Produce v3 acks=0 is a session", produceV3(3, 0),
-			[]want{{kind: dissectors.Session, key: 3, version: "3", typ: "Produce", domain: "orders", endpoint: "orders-2"}}},
+			[]dtest.Want{{Kind: dissectors.Session, Key: 3, Version: "3", Type: "Produce", Domain: "orders", Endpoint: "orders-2"}}},
 		{"Produce v9 flexible", produceV9(6),
-			[]want{{kind: dissectors.Request, key: 6, version: "9", typ: "Produce", domain: "orders", endpoint: "orders-0"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 6, Version: "9", Type: "Produce", Domain: "orders", Endpoint: "orders-0"}}},
 		{"Produce v13 by topic id", request(0, 13, 8, "kgo", true, wb(nil).uv(0).i16(-1).i32(1500).
 			uv(2).raw(make([]byte, 16)).uv(2).i32(0).uv(1).tags().tags().tags()),
-			[]want{{kind: dissectors.Request, key: 8, version: "13", typ: "Produce"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 8, Version: "13", Type: "Produce"}}},
 		{"Produce v2 without transactional_id", request(0, 2, 4, "old", false, wb(nil).i16(1).i32(100).i32(1).str("t.x_y-z").i32(1).i32(3).i32(0)),
-			[]want{{kind: dissectors.Request, key: 4, version: "2", typ: "Produce", domain: "t.x_y-z", endpoint: "t.x_y-z-3"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 4, Version: "2", Type: "Produce", Domain: "t.x_y-z", Endpoint: "t.x_y-z-3"}}},
 		{"Fetch v11", fetchV11(9),
-			[]want{{kind: dissectors.Request, key: 9, version: "11", typ: "Fetch", domain: "orders", endpoint: "orders-1", resrc: "orders-1:42"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 9, Version: "11", Type: "Fetch", Domain: "orders", Endpoint: "orders-1", Resource: "orders-1:42"}}},
 		{"Fetch v12 flexible", fetchV12(10),
-			[]want{{kind: dissectors.Request, key: 10, version: "12", typ: "Fetch", domain: "orders", endpoint: "orders-0", resrc: "orders-0:7"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 10, Version: "12", Type: "Fetch", Domain: "orders", Endpoint: "orders-0", Resource: "orders-0:7"}}},
 		{"Fetch v4", request(1, 4, 11, "c", false, wb(nil).i32(-1).i32(100).i32(1).i32(1000).i8(0).
 			i32(1).str("logs").i32(1).i32(5).i64(123456789).i32(1000)),
-			[]want{{kind: dissectors.Request, key: 11, version: "4", typ: "Fetch", domain: "logs", endpoint: "logs-5", resrc: "logs-5:123456789"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 11, Version: "4", Type: "Fetch", Domain: "logs", Endpoint: "logs-5", Resource: "logs-5:123456789"}}},
 		{"Fetch v12 incremental without topics", request(1, 12, 12, "c", true, wb(nil).i32(-1).i32(500).i32(1).i32(1).i8(0).i32(99).i32(3).
 			uv(1).uv(1).uv(1).tags()),
-			[]want{{kind: dissectors.Request, key: 12, version: "12", typ: "Fetch"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 12, Version: "12", Type: "Fetch"}}},
 		{"Fetch v15 without replica_id, by topic id", request(1, 15, 13, "c", true, wb(nil).i32(500).i32(1).i32(1).i8(0).i32(0).i32(-1).
 			uv(2).raw(make([]byte, 16)).uv(2).i32(0).i32(0).i64(5).i32(-1).i64(-1).i32(100).tags().tags().uv(1).uv(1).tags()),
-			[]want{{kind: dissectors.Request, key: 13, version: "15", typ: "Fetch"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 13, Version: "15", Type: "Fetch"}}},
 		{"Fetch with a bad topic name keeps the header fields", request(1, 4, 14, "c", false, wb(nil).i32(-1).i32(100).i32(1).i32(1000).i8(0).
 			i32(1).str("bad topic").i32(1).i32(5).i64(1).i32(1000)),
-			[]want{{kind: dissectors.Request, key: 14, version: "4", typ: "Fetch"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 14, Version: "4", Type: "Fetch"}}},
 		{"Fetch cut before its partition", fetchV11(15)[:60],
-			[]want{{kind: dissectors.Request, key: 15, version: "11", typ: "Fetch"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 15, Version: "11", Type: "Fetch"}}},
 		{"pipelined: Heartbeat and Fetch", append(request(12, 4, 20, "c", true, wb(nil).cstr("g").i32(1).cstr("m").uv(0).tags()), fetchV11(21)...),
-			[]want{{kind: dissectors.Request, key: 20, version: "4", typ: "Heartbeat"},
-				{kind: dissectors.Request, key: 21, version: "11", typ: "Fetch", domain: "orders", endpoint: "orders-1", resrc: "orders-1:42"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 20, Version: "4", Type: "Heartbeat"},
+				{Kind: dissectors.Request, Key: 21, Version: "11", Type: "Fetch", Domain: "orders", Endpoint: "orders-1", Resource: "orders-1:42"}}},
 		{"a message then a header split by the segment", append(produceV9(30), produceV9(31)[:10]...),
-			[]want{{kind: dissectors.Request, key: 30, version: "9", typ: "Produce", domain: "orders", endpoint: "orders-0"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 30, Version: "9", Type: "Produce", Domain: "orders", Endpoint: "orders-0"}}},
 		{"first segment of a large Produce", produceV9(40)[:30],
-			[]want{{kind: dissectors.Request, key: 40, version: "9", typ: "Produce"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 40, Version: "9", Type: "Produce"}}},
 		{"continuation: record bytes", []byte("\x8a\x01\x00\x00\x18Hello world!\x00\x00\x00\x00\x01\x02"), nil},
 		{"continuation: text", []byte(`{"timestamp":"1681878307","received":"1681878307"}`), nil},
 		{"a message then garbage", append(produceV9(50), []byte("\xff\xff\xff\xff garbage that is no header")...), nil},
 		{"split header (no capture cut)", []byte{0, 0, 0, 40, 0}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := New().Parse(nil, tc.payload, meta(true, tc.payload))
-			require.NoError(t, err)
-			require.Len(t, recs, len(tc.want))
-			for i := range tc.want {
-				check(t, &recs[i], tc.want[i])
-			}
+			expect.Require(t, dtest.Parse(t, New(), tc.payload, meta(true, tc.payload), nil), tc.want)
 		})
 	}
 }
@@ -235,86 +203,72 @@ func TestParseResponses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		payload []byte
-		want    []want
+		want    []dtest.Want
 	}{
 		{"ApiVersions v0", apiVersionsResp(7),
-			[]want{{kind: dissectors.Response, key: 7, length: uint32(len(apiVersionsResp(7))), hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 7, Len: uint32(len(apiVersionsResp(7))), HasCode: true}}},
 		{"ApiVersions v3", apiVersionsRespV3(1, 0),
-			[]want{{kind: dissectors.Response, key: 1, hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 1, HasCode: true}}},
 		{"ApiVersions v3 UNSUPPORTED_VERSION", apiVersionsRespV3(1, 35),
-			[]want{{kind: dissectors.Response, key: 1, hasCode: true, code: 35, status: dissectors.StatusServerError}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 1, HasCode: true, Code: 35, Status: dissectors.StatusServerError}}},
 		{"Produce v8 MESSAGE_TOO_LARGE", produceRespV8(3),
-			[]want{{kind: dissectors.Response, key: 3, hasCode: true, code: 10, status: dissectors.StatusServerError,
-				resrc: "orders-0:-1", exception: "The message is too large."}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 3, HasCode: true, Code: 10, Status: dissectors.StatusServerError,
+				Resource: "orders-0:-1", Exception: "The message is too large."}}},
 		{"Produce v9 ok", produceRespV9(6),
-			[]want{{kind: dissectors.Response, key: 6, hasCode: true, resrc: "orders-0:42"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 6, HasCode: true, Resource: "orders-0:42"}}},
 		{"Produce v3 ok", response(2, false, wb(nil).i32(1).str("LB_MAIN_LOG_INPUT").i32(1).i32(0).i16(0).i64(11222049).i64(-1).i32(0)),
-			[]want{{kind: dissectors.Response, key: 2, hasCode: true, resrc: "LB_MAIN_LOG_INPUT-0:11222049"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 2, HasCode: true, Resource: "LB_MAIN_LOG_INPUT-0:11222049"}}},
 		{"Produce v5 NOT_LEADER on the second partition", response(4, false, wb(nil).i32(1).str("orders").i32(2).
 			i32(0).i16(0).i64(5).i64(-1).i64(0).
 			i32(1).i16(6).i64(-1).i64(-1).i64(-1).i32(0)),
-			[]want{{kind: dissectors.Response, key: 4, hasCode: true, code: 6, status: dissectors.StatusServerError, resrc: "orders-0:5"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 4, HasCode: true, Code: 6, Status: dissectors.StatusServerError, Resource: "orders-0:5"}}},
 		{"Fetch v11 OFFSET_OUT_OF_RANGE", fetchRespV11(9),
-			[]want{{kind: dissectors.Response, key: 9, hasCode: true, code: 1, status: dissectors.StatusServerError}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 9, HasCode: true, Code: 1, Status: dissectors.StatusServerError}}},
 		{"Fetch v12 with records", big,
-			[]want{{kind: dissectors.Response, key: 60, hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 60, HasCode: true}}},
 		{"Fetch v12 first segment", big[:70],
-			[]want{{kind: dissectors.Response, key: 60, length: uint32(len(big)), hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 60, Len: uint32(len(big)), HasCode: true}}},
 		{"Fetch v12 session error", response(61, true, wb(nil).i32(0).i16(70).i32(0).uv(1).tags()),
-			[]want{{kind: dissectors.Response, key: 61, hasCode: true, code: 70, status: dissectors.StatusServerError}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 61, HasCode: true, Code: 70, Status: dissectors.StatusServerError}}},
 		{"Fetch v7 empty incremental", response(62, false, wb(nil).i32(0).i16(0).i32(55).i32(0)),
-			[]want{{kind: dissectors.Response, key: 62, hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 62, HasCode: true}}},
 		{"Heartbeat v0: shape unknown, no code", response(5, false, wb(nil).i16(27)),
-			[]want{{kind: dissectors.Response, key: 5, length: 10}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 5, Len: 10}}},
 		{"Metadata: shape unknown, no code", response(8, false, wb(nil).i32(1).i32(1001).str("172.30.0.237").i32(9092).i16(-1).str("Q5NN").i32(1001).i32(0)),
-			[]want{{kind: dissectors.Response, key: 8}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 8}}},
 		{"pipelined: Produce and Fetch", append(produceRespV9(70), fetchRespV11(71)...),
-			[]want{{kind: dissectors.Response, key: 70, hasCode: true, resrc: "orders-0:42"},
-				{kind: dissectors.Response, key: 71, hasCode: true, code: 1, status: dissectors.StatusServerError}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 70, HasCode: true, Resource: "orders-0:42"},
+				{Kind: dissectors.Response, Key: 71, HasCode: true, Code: 1, Status: dissectors.StatusServerError}}},
 		{"Heartbeat v0 UNKNOWN_SERVER_ERROR: shape unknown", response(5, false, wb(nil).i16(-1)),
-			[]want{{kind: dissectors.Response, key: 5, length: 10}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 5, Len: 10}}},
 		{"a body starting with neither 0x00 nor 0xff", response(5, false, wb(nil).i16(0x4142).raw([]byte("CDEFGH"))), nil},
 		{"continuation: record bytes", records[8:], nil},
 		{"continuation: text", []byte(`"message":"Apr 19 06:25:07 rsyslogd: [origin software="rsyslogd"]"`), nil},
 		{"a small message then garbage", append([]byte{0, 0, 0, 6, 0, 0, 0, 1, 0, 0}, []byte("\x9c\xff\x00\x01\x02\x03\x04\x05\x06")...), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := New().Parse(nil, tc.payload, meta(false, tc.payload))
-			require.NoError(t, err)
-			require.Len(t, recs, len(tc.want))
-			for i := range tc.want {
-				check(t, &recs[i], tc.want[i])
-			}
+			expect.Require(t, dtest.Parse(t, New(), tc.payload, meta(false, tc.payload), nil), tc.want)
 		})
 	}
 }
 
 func TestParseErrors(t *testing.T) {
 	d := New()
-	pre := make([]dissectors.Record, 1, 4)
 	// The capture cut the header: ErrShort.
 	p := produceV9(1)[:9]
 	m := meta(true, p)
 	m.PayloadLen = 200
-	out, err := d.Parse(pre, p, m)
-	require.ErrorIs(t, err, dissectors.ErrShort)
-	require.Len(t, out, 1)
+	dtest.Parse(t, d, p, m, dissectors.ErrShort)
 	p = produceRespV9(1)[:5]
 	m = meta(false, p)
 	m.PayloadLen = 60
-	out, err = d.Parse(pre, p, m)
-	require.ErrorIs(t, err, dissectors.ErrShort)
-	require.Len(t, out, 1)
+	dtest.Parse(t, d, p, m, dissectors.ErrShort)
 	// A plausible header whose client_id has control bytes: ErrMalformed.
 	p = request(3, 1, 2, "bad\x01id", false, nil)
-	out, err = d.Parse(pre, p, meta(true, p))
-	require.ErrorIs(t, err, dissectors.ErrMalformed)
-	require.Len(t, out, 1)
+	dtest.Parse(t, d, p, meta(true, p), dissectors.ErrMalformed)
 	// client_id longer than the message.
 	p = frame(wb(nil).i16(3).i16(1).i32(2).i16(100).raw([]byte("abc")))
-	out, err = d.Parse(pre, p, meta(true, p))
-	require.ErrorIs(t, err, dissectors.ErrMalformed)
-	require.Len(t, out, 1)
+	dtest.Parse(t, d, p, meta(true, p), dissectors.ErrMalformed)
 }
 
 func TestCheck(t *testing.T) {
@@ -392,28 +346,14 @@ func TestAPINames(t *testing.T) {
 // for Kafka (AFP's DSI header, FastCGI, OpenFlow 1.3, an HTTP/2 SETTINGS
 // frame, and UDP ones) and MongoDB: no record may come out.
 func TestNotClaimed(t *testing.T) {
-	for _, c := range []struct{ corpus, file string }{
-		{"ndpi", "afp.pcap"}, {"ndpi", "fastcgi.pcap"}, {"ndpi", "http2.pcapng"}, {"tcpdump", "of13_ericsson.pcapng"},
-		{"ndpi", "capwap.pcap"}, {"ndpi", "cnp_ip.pcapng"}, {"ndpi", "ethersbus.pcap"}, {"ndpi", "mongodb.pcap"},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			out, errs := dtest.Run(New(), dtest.Read(t, dtest.Shared(t, c.corpus, c.file)))
-			require.Empty(t, string(out))
-			require.Zero(t, errs)
-		})
-	}
+	dtest.NotClaimed(t, New(), "ndpi", "afp.pcap", "fastcgi.pcap", "http2.pcapng",
+		"capwap.pcap", "cnp_ip.pcapng", "ethersbus.pcap", "mongodb.pcap")
+	dtest.NotClaimed(t, New(), "tcpdump", "of13_ericsson.pcapng")
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"ndpi_kafka", dtest.Shared(t, "ndpi", "kafka.pcapng")},
-		{"kfake", "testdata/kfake.pcap"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pkts := dtest.Read(t, tc.path)
-			out, errs := dtest.Run(New(), pkts)
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, New(), []dtest.Capture{
+		{Name: "ndpi_kafka", Corpus: "ndpi", File: "kafka.pcapng"},
+		{Name: "kfake", File: "kfake.pcap"},
+	})
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	for _, s := range [][]byte{
+	dtest.Fuzz(f, New(), 6, [][]byte{
 		opMsgReq(7, findCmd), insertSeq, queryMsg(16, "admin.$cmd", doc(bi32("isMaster", 1))),
 		opMsgReply(1, 7, okReply), opMsgReply(1, 7, cursorReply), opMsgReply(2, 8, notFoundCmd),
 		opMsgReply(3, 9, dupKeyReply), opMsgReply(5, 11, wcError),
@@ -15,13 +15,5 @@ func FuzzParse(f *testing.F) {
 		append(opMsgReq(50, okReply), queryMsg(51, "a.$cmd", doc(bi32("ping", 1)))...),
 		opMsgReq(8, doc(bstr("s", "x"), el(tRegex, "re", []byte("^a\x00i\x00")), bbin("b"), boid("o"), bdate("d"),
 			barr("a", doc(bdoc("0", doc(bnull("n"))))))),
-	} {
-		f.Add(s)
-	}
-	for _, p := range dtest.Read(f, "testdata/ferretdb.pcap") {
-		f.Add(p.Payload)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dtest.Invariants(t, New(), data, 6)
-	})
+	}, "testdata/ferretdb.pcap")
 }

@@ -119,36 +119,9 @@ var (
 	okZeroNoCode = doc(bdbl("ok", 0), bstr("errmsg", "something failed"))
 )
 
-type want struct {
-	kind      dissectors.Kind
-	key       uint64
-	length    uint32
-	typ       string
-	resource  string
-	hasCode   bool
-	code      int32
-	status    dissectors.Status
-	exception string
-}
-
-func check(t *testing.T, r *dissectors.Record, w want) {
-	t.Helper()
-	require.Equal(t, dissectors.ProtoMongoDB, r.Protocol)
-	require.Equal(t, w.kind, r.Kind, "kind")
-	require.True(t, r.HasKey)
-	require.Equal(t, w.key, r.Key, "key")
-	if w.length != 0 {
-		require.Equal(t, w.length, r.Len, "len")
-	}
-	require.Equal(t, w.typ, r.String(r.RequestType), "request_type")
-	require.Equal(t, w.resource, r.String(r.RequestResource), "request_resource")
-	require.Equal(t, w.hasCode, r.HasCode, "has code")
-	require.Equal(t, w.code, r.Code, "code")
-	require.Equal(t, w.status, r.Status, "status")
-	require.Equal(t, w.exception, r.String(r.Exception), "exception")
-	require.Zero(t, r.RequestDomain.Len())
-	require.Zero(t, r.Endpoint.Len())
-}
+// expect checks the records of the table tests: MongoDB's, each keyed by
+// its requestID (a reply by responseTo).
+var expect = dtest.Records{Protocol: dissectors.ProtoMongoDB, Keyed: true}
 
 func meta(toServer bool, payload []byte) *dissectors.Meta {
 	return &dissectors.Meta{Proto: 6, ClientPort: 51822, ServerPort: 27017, ToServer: toServer, PayloadLen: uint32(len(payload))}
@@ -172,53 +145,48 @@ func TestParseRequests(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		payload []byte
-		want    []want
+		want    []dtest.Want
 	}{
 		{"OP_MSG find", opMsgReq(7, findCmd),
-			[]want{{kind: dissectors.Request, key: 7, length: uint32(len(opMsgReq(7, findCmd))), typ: "OP_MSG",
-				resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 7, Len: uint32(len(opMsgReq(7, findCmd))), Type: "OP_MSG",
+				Resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
 		{"OP_MSG every BSON type", opMsgReq(8, allTypes),
-			[]want{{kind: dissectors.Request, key: 8, typ: "OP_MSG",
-				resource: `{"s":"q\"uo\\te\u000a","i":-7,"l":1099511627776,"d":2.5,"n":-0.125,"t":true,"f":false,"z":null,` +
+			[]dtest.Want{{Kind: dissectors.Request, Key: 8, Type: "OP_MSG",
+				Resource: `{"s":"q\"uo\\te\u000a","i":-7,"l":1099511627776,"d":2.5,"n":-0.125,"t":true,"f":false,"z":null,` +
 					`"_id":"655f1d2a000102030405abcd","b":Binary,"at":Date,"a":[1,"x",{}],"min":MinKey,"ts":Timestamp,"re":Regex,"dec":Decimal128}`}}},
 		{"OP_MSG insert with a document sequence", insertSeq,
-			[]want{{kind: dissectors.Request, key: 11, typ: "OP_MSG", resource: `{"insert":"users","ordered":true,"$db":"shop"}`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 11, Type: "OP_MSG", Resource: `{"insert":"users","ordered":true,"$db":"shop"}`}}},
 		{"OP_MSG moreToCome is a session", message(12, 0, opMsg, opMsgBody(msgMoreToCome, findCmd)),
-			[]want{{kind: dissectors.Session, key: 12, typ: "OP_MSG", resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
+			[]dtest.Want{{Kind: dissectors.Session, Key: 12, Type: "OP_MSG", Resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
 		{"OP_MSG nesting deeper than the limit", opMsgReq(13, deep),
-			[]want{{kind: dissectors.Request, key: 13, typ: "OP_MSG",
-				resource: strings.Repeat(`{"d":`, maxDepth) + `{...}` + strings.Repeat("}", maxDepth)}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 13, Type: "OP_MSG",
+				Resource: strings.Repeat(`{"d":`, maxDepth) + `{...}` + strings.Repeat("}", maxDepth)}}},
 		{"OP_MSG truncated by the record buffer", opMsgReq(14, long),
-			[]want{{kind: dissectors.Request, key: 14, typ: "OP_MSG", resource: (`{"insert":"` + strings.Repeat("a", 600))[:dissectors.TextCap-len("OP_MSG")]}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 14, Type: "OP_MSG", Resource: (`{"insert":"` + strings.Repeat("a", 600))[:dissectors.TextCap-len("OP_MSG")]}}},
 		{"OP_MSG first segment", opMsgReq(15, findCmd)[:40],
-			[]want{{kind: dissectors.Request, key: 15, typ: "OP_MSG", resource: `{"find":"users`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 15, Type: "OP_MSG", Resource: `{"find":"users`}}},
 		{"OP_QUERY isMaster", queryMsg(16, "admin.$cmd", doc(bi32("isMaster", 1))),
-			[]want{{kind: dissectors.Request, key: 16, typ: "OP_QUERY", resource: `{"isMaster":1}`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 16, Type: "OP_QUERY", Resource: `{"isMaster":1}`}}},
 		{"OP_QUERY with responseTo -1", message(17, -1, opQuery, queryMsg(17, "InactiveUserIdentity.$cmd", doc(bi32("getnonce", 1)))[headerLen:]),
-			[]want{{kind: dissectors.Request, key: 17, typ: "OP_QUERY", resource: `{"getnonce":1}`}}},
-		{"OP_COMPRESSED zlib", compressed, []want{{kind: dissectors.Request, key: 30, typ: "OP_COMPRESSED"}}},
-		{"OP_COMPRESSED noop", noop, []want{{kind: dissectors.Request, key: 31, typ: "OP_COMPRESSED",
-			resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
-		{"OP_GET_MORE", getMore, []want{{kind: dissectors.Request, key: 40, typ: "OP_GET_MORE", resource: "shop.users"}}},
-		{"OP_INSERT", insert, []want{{kind: dissectors.Session, key: 41, typ: "OP_INSERT", resource: "shop.users"}}},
-		{"OP_KILL_CURSORS", kill, []want{{kind: dissectors.Session, key: 42, typ: "OP_KILL_CURSORS"}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 17, Type: "OP_QUERY", Resource: `{"getnonce":1}`}}},
+		{"OP_COMPRESSED zlib", compressed, []dtest.Want{{Kind: dissectors.Request, Key: 30, Type: "OP_COMPRESSED"}}},
+		{"OP_COMPRESSED noop", noop, []dtest.Want{{Kind: dissectors.Request, Key: 31, Type: "OP_COMPRESSED",
+			Resource: `{"find":"users","filter":{"age":{"$gt":21}},"limit":2,"$db":"shop"}`}}},
+		{"OP_GET_MORE", getMore, []dtest.Want{{Kind: dissectors.Request, Key: 40, Type: "OP_GET_MORE", Resource: "shop.users"}}},
+		{"OP_INSERT", insert, []dtest.Want{{Kind: dissectors.Session, Key: 41, Type: "OP_INSERT", Resource: "shop.users"}}},
+		{"OP_KILL_CURSORS", kill, []dtest.Want{{Kind: dissectors.Session, Key: 42, Type: "OP_KILL_CURSORS"}}},
 		{"two messages", append(opMsgReq(50, okReply), queryMsg(51, "a.$cmd", doc(bi32("ping", 1)))...),
-			[]want{{kind: dissectors.Request, key: 50, typ: "OP_MSG", resource: `{"ok":1}`},
-				{kind: dissectors.Request, key: 51, typ: "OP_QUERY", resource: `{"ping":1}`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 50, Type: "OP_MSG", Resource: `{"ok":1}`},
+				{Kind: dissectors.Request, Key: 51, Type: "OP_QUERY", Resource: `{"ping":1}`}}},
 		{"a message then a header split by the segment", append(opMsgReq(52, okReply), opMsgReq(53, okReply)[:9]...),
-			[]want{{kind: dissectors.Request, key: 52, typ: "OP_MSG", resource: `{"ok":1}`}}},
+			[]dtest.Want{{Kind: dissectors.Request, Key: 52, Type: "OP_MSG", Resource: `{"ok":1}`}}},
 		{"continuation: documents", cursorReply[10:], nil},
 		{"a message then garbage", append(opMsgReq(54, okReply), []byte("not a mongodb header at all")...), nil},
 		{"an OP_REPLY sent by the client", replyMsg(1, 2, 0, okReply), nil},
 		{"responseTo set on a request", message(55, 9, opMsg, opMsgBody(0, okReply)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := New().Parse(nil, tc.payload, meta(true, tc.payload))
-			require.NoError(t, err)
-			require.Len(t, recs, len(tc.want))
-			for i := range tc.want {
-				check(t, &recs[i], tc.want[i])
-			}
+			expect.Require(t, dtest.Parse(t, New(), tc.payload, meta(true, tc.payload), nil), tc.want)
 		})
 	}
 }
@@ -228,73 +196,63 @@ func TestParseResponses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		payload []byte
-		want    []want
+		want    []dtest.Want
 	}{
 		{"OP_MSG ok", opMsgReply(1, 7, okReply),
-			[]want{{kind: dissectors.Response, key: 7, length: 38, typ: "OP_MSG", hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 7, Len: 38, Type: "OP_MSG", HasCode: true}}},
 		{"OP_MSG cursor", big,
-			[]want{{kind: dissectors.Response, key: 7, typ: "OP_MSG", hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 7, Type: "OP_MSG", HasCode: true}}},
 		{"OP_MSG cut before ok", big[:60],
-			[]want{{kind: dissectors.Response, key: 7, length: uint32(len(big)), typ: "OP_MSG", hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 7, Len: uint32(len(big)), Type: "OP_MSG", HasCode: true}}},
 		{"OP_MSG CommandNotFound", opMsgReply(2, 8, notFoundCmd),
-			[]want{{kind: dissectors.Response, key: 8, typ: "OP_MSG", hasCode: true, code: 59, status: dissectors.StatusClientError,
-				exception: "no such command: 'frobnicate'"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 8, Type: "OP_MSG", HasCode: true, Code: 59, Status: dissectors.StatusClientError,
+				Exception: "no such command: 'frobnicate'"}}},
 		{"OP_MSG duplicate key in writeErrors", opMsgReply(3, 9, dupKeyReply),
-			[]want{{kind: dissectors.Response, key: 9, typ: "OP_MSG", hasCode: true, code: 11000, status: dissectors.StatusClientError,
-				exception: "E11000 duplicate key error"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 9, Type: "OP_MSG", HasCode: true, Code: 11000, Status: dissectors.StatusClientError,
+				Exception: "E11000 duplicate key error"}}},
 		{"OP_MSG InterruptedAtShutdown", opMsgReply(4, 10, shutdown),
-			[]want{{kind: dissectors.Response, key: 10, typ: "OP_MSG", hasCode: true, code: 11600, status: dissectors.StatusServerError,
-				exception: "interrupted at shutdown"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 10, Type: "OP_MSG", HasCode: true, Code: 11600, Status: dissectors.StatusServerError,
+				Exception: "interrupted at shutdown"}}},
 		{"OP_MSG writeConcernError", opMsgReply(5, 11, wcError),
-			[]want{{kind: dissectors.Response, key: 11, typ: "OP_MSG", hasCode: true, code: 64, status: dissectors.StatusServerError,
-				exception: "waiting for replication timed out"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 11, Type: "OP_MSG", HasCode: true, Code: 64, Status: dissectors.StatusServerError,
+				Exception: "waiting for replication timed out"}}},
 		{"OP_MSG ok:0 without a code", opMsgReply(6, 12, okZeroNoCode),
-			[]want{{kind: dissectors.Response, key: 12, typ: "OP_MSG", hasCode: true, status: dissectors.StatusServerError,
-				exception: "something failed"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 12, Type: "OP_MSG", HasCode: true, Status: dissectors.StatusServerError,
+				Exception: "something failed"}}},
 		{"OP_MSG ok:true", opMsgReply(6, 13, doc(bbool("ok", true))),
-			[]want{{kind: dissectors.Response, key: 13, typ: "OP_MSG", hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 13, Type: "OP_MSG", HasCode: true}}},
 		{"OP_MSG ok as int64 and code as double", opMsgReply(6, 14, doc(bi64("ok", 0), bdbl("code", 13), bstr("errmsg", "not authorized"))),
-			[]want{{kind: dissectors.Response, key: 14, typ: "OP_MSG", hasCode: true, code: 13, status: dissectors.StatusClientError,
-				exception: "not authorized"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 14, Type: "OP_MSG", HasCode: true, Code: 13, Status: dissectors.StatusClientError,
+				Exception: "not authorized"}}},
 		{"OP_REPLY ismaster", replyMsg(20, 1804289383, 8, doc(bbool("ismaster", true), bi32("maxWireVersion", 13), bdbl("ok", 1))),
-			[]want{{kind: dissectors.Response, key: 1804289383, typ: "OP_REPLY", hasCode: true}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 1804289383, Type: "OP_REPLY", HasCode: true}}},
 		{"OP_REPLY QueryFailure $err", replyMsg(21, 2, 2, doc(bstr("$err", "bad query"), bi32("code", 2))),
-			[]want{{kind: dissectors.Response, key: 2, typ: "OP_REPLY", hasCode: true, code: 2, status: dissectors.StatusClientError,
-				exception: "bad query"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 2, Type: "OP_REPLY", HasCode: true, Code: 2, Status: dissectors.StatusClientError,
+				Exception: "bad query"}}},
 		{"OP_REPLY without documents", replyMsg(22, 3, 0),
-			[]want{{kind: dissectors.Response, key: 3, typ: "OP_REPLY"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 3, Type: "OP_REPLY"}}},
 		{"OP_COMPRESSED reply", message(23, 4, opCompressed, append(le32(le32(nil, opMsg), 40), append([]byte{1}, "snappy"...)...)),
-			[]want{{kind: dissectors.Response, key: 4, typ: "OP_COMPRESSED"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 4, Type: "OP_COMPRESSED"}}},
 		{"two replies", append(opMsgReply(24, 5, okReply), opMsgReply(25, 6, notFoundCmd)...),
-			[]want{{kind: dissectors.Response, key: 5, typ: "OP_MSG", hasCode: true},
-				{kind: dissectors.Response, key: 6, typ: "OP_MSG", hasCode: true, code: 59, status: dissectors.StatusClientError,
-					exception: "no such command: 'frobnicate'"}}},
+			[]dtest.Want{{Kind: dissectors.Response, Key: 5, Type: "OP_MSG", HasCode: true},
+				{Kind: dissectors.Response, Key: 6, Type: "OP_MSG", HasCode: true, Code: 59, Status: dissectors.StatusClientError,
+					Exception: "no such command: 'frobnicate'"}}},
 		{"continuation: documents", cursorReply[20:], nil},
 		{"a request opcode from the server", queryMsg(1, "a.$cmd", okReply), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := New().Parse(nil, tc.payload, meta(false, tc.payload))
-			require.NoError(t, err)
-			require.Len(t, recs, len(tc.want))
-			for i := range tc.want {
-				check(t, &recs[i], tc.want[i])
-			}
+			expect.Require(t, dtest.Parse(t, New(), tc.payload, meta(false, tc.payload), nil), tc.want)
 		})
 	}
 }
 
 func TestParseShort(t *testing.T) {
-	pre := make([]dissectors.Record, 1, 4)
 	p := opMsgReq(1, findCmd)[:10]
 	m := meta(true, p)
 	m.PayloadLen = 90
-	out, err := New().Parse(pre, p, m)
-	require.ErrorIs(t, err, dissectors.ErrShort)
-	require.Len(t, out, 1)
+	dtest.Parse(t, New(), p, m, dissectors.ErrShort)
 	// The same bytes without a capture cut are a header split by TCP.
-	out, err = New().Parse(pre, p, meta(true, p))
-	require.NoError(t, err)
-	require.Len(t, out, 1)
+	require.Empty(t, dtest.Parse(t, New(), p, meta(true, p), nil))
 }
 
 func TestCheck(t *testing.T) {
@@ -334,16 +292,8 @@ func TestCheck(t *testing.T) {
 // TestNotClaimed runs captures of other binary protocols, among them those
 // that once passed for Kafka: no record may come out.
 func TestNotClaimed(t *testing.T) {
-	for _, c := range []struct{ corpus, file string }{
-		{"ndpi", "afp.pcap"}, {"ndpi", "fastcgi.pcap"}, {"ndpi", "http2.pcapng"}, {"tcpdump", "of13_ericsson.pcapng"},
-		{"ndpi", "capwap.pcap"}, {"ndpi", "kafka.pcapng"}, {"ndpi", "mysql.pcapng"},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			out, errs := dtest.Run(New(), dtest.Read(t, dtest.Shared(t, c.corpus, c.file)))
-			require.Empty(t, string(out))
-			require.Zero(t, errs)
-		})
-	}
+	dtest.NotClaimed(t, New(), "ndpi", "afp.pcap", "fastcgi.pcap", "http2.pcapng", "capwap.pcap", "kafka.pcapng", "mysql.pcapng")
+	dtest.NotClaimed(t, New(), "tcpdump", "of13_ericsson.pcapng")
 }
 
 // TestFalsePositive runs nDPI's mongo_false_positive.pcapng (a TLS flow on
@@ -361,15 +311,8 @@ func TestFalsePositive(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"ndpi_mongodb", dtest.Shared(t, "ndpi", "mongodb.pcap")},
-		{"ferretdb", "testdata/ferretdb.pcap"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pkts := dtest.Read(t, tc.path)
-			out, errs := dtest.Run(New(), pkts)
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, New(), []dtest.Capture{
+		{Name: "ndpi_mongodb", Corpus: "ndpi", File: "mongodb.pcap"},
+		{Name: "ferretdb", File: "ferretdb.pcap"},
+	})
 }

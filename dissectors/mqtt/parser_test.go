@@ -12,20 +12,10 @@ import (
 )
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"ndpi-mqtt", "mqtt.pcap"},
-		{"mosquitto", "testdata/mosquitto.pcap"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.path
-			if !strings.HasPrefix(path, "testdata/") {
-				path = dtest.Shared(t, "ndpi", path)
-			}
-			out, errs := dtest.Run(New(), dtest.Read(t, path))
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, New(), []dtest.Capture{
+		{Name: "ndpi-mqtt", Corpus: "ndpi", File: "mqtt.pcap"},
+		{Name: "mosquitto", File: "mosquitto.pcap"},
+	})
 }
 
 func hexb(t *testing.T, s string) []byte {
@@ -35,18 +25,8 @@ func hexb(t *testing.T, s string) []byte {
 	return b
 }
 
-func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
-
-func parse(t *testing.T, p []byte, toServer bool) (string, error) {
-	t.Helper()
-	m := &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 1883, ToServer: toServer, PayloadLen: uint32(len(p))}
-	recs, err := New().Parse(nil, p, m)
-	var b []byte
-	for i := range recs {
-		b = recs[i].AppendJSON(b)
-		b = append(b, '\n')
-	}
-	return string(b), err
+func meta(toServer bool, n int) *dissectors.Meta {
+	return &dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 1883, ToServer: toServer, PayloadLen: uint32(n)}
 }
 
 func TestParse(t *testing.T) {
@@ -58,57 +38,52 @@ func TestParse(t *testing.T) {
 		err      error
 	}{
 		{"CONNECT 3.1.1", "1023 0004 4d515454 04 c2 003c 0008 7375622d76333131 0005 616c696365 0006 736563726574", true,
-			lines(`{"kind":1,"l7_protocol":"MQTT","key":0,"len":37,"version":"3.1.1","request_type":"CONNECT","request_domain":"sub-v311"}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"MQTT","key":0,"len":37,"version":"3.1.1","request_type":"CONNECT","request_domain":"sub-v311"}`), nil},
 		{"CONNECT 5 with properties", "1019 0004 4d515454 05 02 003c 05 11 0000003c 0006 7075622d7635", true,
-			lines(`{"kind":1,"l7_protocol":"MQTT","key":0,"len":27,"version":"5","request_type":"CONNECT","request_domain":"pub-v5"}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"MQTT","key":0,"len":27,"version":"5","request_type":"CONNECT","request_domain":"pub-v5"}`), nil},
 		{"CONNACK bad credentials 3.1.1", "2002 0004", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":4,"response_status":4,"len":4,"request_type":"CONNACK","response_exception":"bad user name or password"}`), nil},
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":4,"response_status":4,"len":4,"request_type":"CONNACK","response_exception":"bad user name or password"}`), nil},
 		{"CONNACK server unavailable", "2002 0003", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":3,"response_status":3,"len":4,"request_type":"CONNACK","response_exception":"server unavailable"}`), nil},
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":3,"response_status":3,"len":4,"request_type":"CONNACK","response_exception":"server unavailable"}`), nil},
 		{"CONNACK 5 server busy", "2003 0089 00", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":137,"response_status":3,"len":5,"request_type":"CONNACK","response_exception":"server busy"}`), nil},
-		{"PUBLISH QoS 0 and 1 in one segment", "3007 0003 612f62 7879 3209 0003 612f62 0007 7879", true, lines(
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":0,"response_code":137,"response_status":3,"len":5,"request_type":"CONNACK","response_exception":"server busy"}`), nil},
+		{"PUBLISH QoS 0 and 1 in one segment", "3007 0003 612f62 7879 3209 0003 612f62 0007 7879", true, dtest.Lines(
 			`{"kind":3,"l7_protocol":"MQTT","response_status":0,"len":9,"request_type":"PUBLISH","request_domain":"a/b","request_resource":"a/b"}`,
 			`{"kind":1,"l7_protocol":"MQTT","key":7,"len":11,"request_type":"PUBLISH","request_domain":"a/b","request_resource":"a/b"}`), nil},
 		{"PUBLISH beyond the segment", "32 c801 0003 612f62 0009 7b22", true,
-			lines(`{"kind":1,"l7_protocol":"MQTT","key":9,"len":203,"request_type":"PUBLISH","request_domain":"a/b","request_resource":"a/b"}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"MQTT","key":9,"len":203,"request_type":"PUBLISH","request_domain":"a/b","request_resource":"a/b"}`), nil},
 		{"PUBACK 5 not authorized", "4003 0007 87", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":7,"response_code":135,"response_status":4,"len":5,"request_type":"PUBACK","response_exception":"not authorized"}`), nil},
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":7,"response_code":135,"response_status":4,"len":5,"request_type":"PUBACK","response_exception":"not authorized"}`), nil},
 		{"SUBSCRIBE 3.1.1 two filters", "8216 0005 0003 612f23 01 000b 73656e736f72732f2b2f74 02", true,
-			lines(`{"kind":1,"l7_protocol":"MQTT","key":5,"len":24,"request_type":"SUBSCRIBE","request_domain":"a/#","request_resource":"a/#,sensors/+/t"}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"MQTT","key":5,"len":24,"request_type":"SUBSCRIBE","request_domain":"a/#","request_resource":"a/#,sensors/+/t"}`), nil},
 		{"SUBSCRIBE 5 with properties", "820b 0005 02 0b01 0003 612f23 01", true,
-			lines(`{"kind":1,"l7_protocol":"MQTT","key":5,"len":13,"request_type":"SUBSCRIBE","request_domain":"a/#","request_resource":"a/#"}`), nil},
+			dtest.Lines(`{"kind":1,"l7_protocol":"MQTT","key":5,"len":13,"request_type":"SUBSCRIBE","request_domain":"a/#","request_resource":"a/#"}`), nil},
 		{"SUBACK failure 0x80", "9004 0005 0180", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":5,"response_code":128,"response_status":3,"len":6,"request_type":"SUBACK","response_exception":"unspecified error"}`), nil},
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":5,"response_code":128,"response_status":3,"len":6,"request_type":"SUBACK","response_exception":"unspecified error"}`), nil},
 		{"SUBACK 5 with a reason string", "900b 0005 06 1f0003 6e6f21 87", false,
-			lines(`{"kind":2,"l7_protocol":"MQTT","key":5,"response_code":135,"response_status":4,"len":13,"request_type":"SUBACK","response_exception":"not authorized"}`), nil},
-		{"UNSUBSCRIBE and PINGREQ", "a205 0006 0001 61 c000", true, lines(
+			dtest.Lines(`{"kind":2,"l7_protocol":"MQTT","key":5,"response_code":135,"response_status":4,"len":13,"request_type":"SUBACK","response_exception":"not authorized"}`), nil},
+		{"UNSUBSCRIBE and PINGREQ", "a205 0006 0001 61 c000", true, dtest.Lines(
 			`{"kind":1,"l7_protocol":"MQTT","key":6,"len":7,"request_type":"UNSUBSCRIBE","request_domain":"a","request_resource":"a"}`,
 			`{"kind":1,"l7_protocol":"MQTT","key":0,"len":2,"request_type":"PINGREQ"}`), nil},
-		{"UNSUBACK, PINGRESP", "b002 0006 d000", false, lines(
+		{"UNSUBACK, PINGRESP", "b002 0006 d000", false, dtest.Lines(
 			`{"kind":2,"l7_protocol":"MQTT","key":6,"response_status":0,"len":4,"request_type":"UNSUBACK"}`,
 			`{"kind":2,"l7_protocol":"MQTT","key":0,"response_status":0,"len":2,"request_type":"PINGRESP"}`), nil},
-		{"PUBREC PUBREL PUBCOMP", "5002 0003 6202 0003 7002 0003", false, lines(
+		{"PUBREC PUBREL PUBCOMP", "5002 0003 6202 0003 7002 0003", false, dtest.Lines(
 			`{"kind":2,"l7_protocol":"MQTT","key":3,"response_status":0,"len":4,"request_type":"PUBREC"}`,
 			`{"kind":1,"l7_protocol":"MQTT","key":3,"len":4,"request_type":"PUBREL"}`,
 			`{"kind":2,"l7_protocol":"MQTT","key":3,"response_status":0,"len":4,"request_type":"PUBCOMP"}`), nil},
 		{"DISCONNECT 5 with a server error", "e001 8b", false,
-			lines(`{"kind":3,"l7_protocol":"MQTT","response_code":139,"response_status":3,"len":3,"request_type":"DISCONNECT","response_exception":"server shutting down"}`), nil},
+			dtest.Lines(`{"kind":3,"l7_protocol":"MQTT","response_code":139,"response_status":3,"len":3,"request_type":"DISCONNECT","response_exception":"server shutting down"}`), nil},
 		{"continuation (JSON)", "7b2273223a3230347d", true, "", nil},
 		{"header cut after a packet", "e000 30", true,
-			lines(`{"kind":3,"l7_protocol":"MQTT","response_status":0,"len":2,"request_type":"DISCONNECT"}`), nil},
+			dtest.Lines(`{"kind":3,"l7_protocol":"MQTT","response_status":0,"len":2,"request_type":"DISCONNECT"}`), nil},
 		{"short", "30", true, "", dissectors.ErrShort},
 		{"bad packet id", "4002 0000", false, "", dissectors.ErrMalformed},
 		{"PUBLISH topic longer than the packet", "3005 0009 612f62", true, "", dissectors.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parse(t, hexb(t, tc.hex), tc.toServer)
-			if tc.err != nil {
-				require.ErrorIs(t, err, tc.err)
-			} else {
-				require.NoError(t, err)
-			}
-			require.Equal(t, tc.want, got)
+			p := hexb(t, tc.hex)
+			require.Equal(t, tc.want, dtest.JSON(dtest.Parse(t, New(), p, meta(tc.toServer, len(p)), tc.err)))
 		})
 	}
 }

@@ -8,14 +8,7 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	for _, p := range [][]byte{query, greeting, handshake, sslRequest, okPacket, loginOK, fastAuthOK, loginErr,
-		authSwitch, errSyntax, errOld, resultSet, pkt(0, []byte{comQuery, 0x00, 0x01}, str("UPDATE t SET a=1"))} {
-		f.Add(p)
-	}
-	for _, p := range dtest.Read(f, "testdata/mariadb.pcap") {
-		f.Add(p.Payload)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dtest.Invariants(t, mysql.New(), data, 6)
-	})
+	dtest.Fuzz(f, mysql.New(), 6, [][]byte{query, greeting, handshake, sslRequest, okPacket, loginOK, fastAuthOK, loginErr,
+		authSwitch, errSyntax, errOld, resultSet, pkt(0, []byte{comQuery, 0x00, 0x01}, str("UPDATE t SET a=1"))},
+		"testdata/mariadb.pcap")
 }

@@ -57,16 +57,8 @@ var (
 	query      = pkt(0, []byte{comQuery}, str("SELECT id, name FROM users WHERE id < 3"))
 )
 
-type rec struct {
-	kind     dissectors.Kind
-	typ      string
-	resource string
-	endpoint string
-	code     int32 // -1: none
-	status   dissectors.Status
-	exc      string
-	len      uint32
-}
+// expect checks the records of the table tests: MySQL's, without keys.
+var expect = dtest.Records{Protocol: dissectors.ProtoMySQL}
 
 func TestParse(t *testing.T) {
 	bigSQL := "INSERT INTO `shop`.`blobs` VALUES ('" + strings.Repeat("x", 3000) + "')"
@@ -76,32 +68,32 @@ func TestParse(t *testing.T) {
 		toServer bool
 		payload  []byte
 		plen     int // PayloadLen when the segment is part of a longer packet
-		want     []rec
+		want     []dtest.Want
 		err      error
 	}{
 		{name: "query", toServer: true, payload: query,
-			want: []rec{{kind: dissectors.Request, typ: "COM_QUERY", resource: "SELECT id, name FROM users WHERE id < 3", endpoint: "SELECT users", code: -1, len: 44}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_QUERY", Resource: "SELECT id, name FROM users WHERE id < 3", Endpoint: "SELECT users", Len: 44}}},
 		{name: "query with attributes", toServer: true, payload: pkt(0, []byte{comQuery, 0x00, 0x01}, str("update t set a=1")),
-			want: []rec{{kind: dissectors.Request, typ: "COM_QUERY", resource: "update t set a=1", endpoint: "UPDATE t", code: -1, len: 23}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_QUERY", Resource: "update t set a=1", Endpoint: "UPDATE t", Len: 23}}},
 		{name: "init db", toServer: true, payload: pkt(0, []byte{comInitDB}, str("shop")),
-			want: []rec{{kind: dissectors.Request, typ: "COM_INIT_DB", resource: "shop", code: -1, len: 9}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_INIT_DB", Resource: "shop", Len: 9}}},
 		{name: "ping", toServer: true, payload: pkt(0, []byte{comPing}),
-			want: []rec{{kind: dissectors.Request, typ: "COM_PING", code: -1, len: 5}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_PING", Len: 5}}},
 		{name: "quit is a session", toServer: true, payload: pkt(0, []byte{comQuit}),
-			want: []rec{{kind: dissectors.Session, typ: "COM_QUIT", code: -1, len: 5}}},
+			want: []dtest.Want{{Kind: dissectors.Session, Type: "COM_QUIT", Len: 5}}},
 		{name: "stmt execute", toServer: true, payload: pkt(0, []byte{comStmtExecute, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 0, 7, 0, 0, 0}),
-			want: []rec{{kind: dissectors.Request, typ: "COM_STMT_EXECUTE", code: -1, len: 22}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_STMT_EXECUTE", Len: 22}}},
 		{name: "close and prepare in one segment", toServer: true,
 			payload: cat(pkt(0, []byte{comStmtClose, 1, 0, 0, 0}), pkt(0, []byte{comStmtPrepare}, str("DELETE FROM t WHERE id = ?"))),
-			want: []rec{
-				{kind: dissectors.Session, typ: "COM_STMT_CLOSE", code: -1, len: 9},
-				{kind: dissectors.Request, typ: "COM_STMT_PREPARE", resource: "DELETE FROM t WHERE id = ?", endpoint: "DELETE t", code: -1, len: 31},
+			want: []dtest.Want{
+				{Kind: dissectors.Session, Type: "COM_STMT_CLOSE", Len: 9},
+				{Kind: dissectors.Request, Type: "COM_STMT_PREPARE", Resource: "DELETE FROM t WHERE id = ?", Endpoint: "DELETE t", Len: 31},
 			}},
 		{name: "query longer than the segment", toServer: true, payload: bigQuery[:1448], plen: 1448,
-			want: []rec{{kind: dissectors.Request, typ: "COM_QUERY", resource: bigSQL[:dissectors.TextCap-len("COM_QUERYINSERT shop.blobs")], endpoint: "INSERT shop.blobs", code: -1, len: uint32(len(bigQuery))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "COM_QUERY", Resource: bigSQL[:dissectors.TextCap-len("COM_QUERYINSERT shop.blobs")], Endpoint: "INSERT shop.blobs", Len: uint32(len(bigQuery))}}},
 		{name: "continuation of a long query", toServer: true, payload: bigQuery[1448:2896]},
 		{name: "login", toServer: true, payload: handshake,
-			want: []rec{{kind: dissectors.Request, typ: "Login", resource: "shop", code: -1, len: uint32(len(handshake))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "Login", Resource: "shop", Len: uint32(len(handshake))}}},
 		{name: "ssl request", toServer: true, payload: sslRequest},
 		{name: "tls record from client", toServer: true, payload: []byte{0x17, 0x03, 0x03, 0x00, 0x16, 1, 2, 3, 4, 5}},
 		{name: "unknown command", toServer: true, payload: pkt(0, []byte{0x00}), err: dissectors.ErrMalformed},
@@ -112,25 +104,25 @@ func TestParse(t *testing.T) {
 
 		{name: "greeting", payload: greeting},
 		{name: "ok", payload: okPacket,
-			want: []rec{{kind: dissectors.Response, code: -1, status: dissectors.StatusOK, len: 11}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 11}}},
 		{name: "syntax error is a client error", payload: errSyntax,
-			want: []rec{{kind: dissectors.Response, code: 1064, status: dissectors.StatusClientError, exc: "You have an error in your SQL syntax", len: uint32(len(errSyntax))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, HasCode: true, Code: 1064, Status: dissectors.StatusClientError, Exception: "You have an error in your SQL syntax", Len: uint32(len(errSyntax))}}},
 		{name: "deadlock is a server error", payload: errDead,
-			want: []rec{{kind: dissectors.Response, code: 1213, status: dissectors.StatusServerError, exc: "Deadlock found when trying to get lock", len: uint32(len(errDead))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, HasCode: true, Code: 1213, Status: dissectors.StatusServerError, Exception: "Deadlock found when trying to get lock", Len: uint32(len(errDead))}}},
 		{name: "error without sqlstate", payload: errOld,
-			want: []rec{{kind: dissectors.Response, code: 1146, status: dissectors.StatusClientError, exc: "Table 't' doesn't exist", len: uint32(len(errOld))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, HasCode: true, Code: 1146, Status: dissectors.StatusClientError, Exception: "Table 't' doesn't exist", Len: uint32(len(errOld))}}},
 		{name: "result set", payload: resultSet,
-			want: []rec{{kind: dissectors.Response, code: -1, status: dissectors.StatusOK, len: uint32(len(resultSet))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(resultSet))}}},
 		{name: "rows of a result set", payload: resultSet[5:]},
 		{name: "seq 1 followed by the wrong seq", payload: cat(pkt(1, []byte{0x01}), pkt(5, []byte{0x01, '1'}))},
 		{name: "seq 1 longer than the segment", payload: []byte{0x20, 0x20, 0x20, 0x01, 'a', 'b'}},
 		{name: "short ok", payload: pkt(1, []byte{0x00, 0x00}), err: dissectors.ErrMalformed},
 		{name: "login ok", payload: loginOK,
-			want: []rec{{kind: dissectors.Response, code: -1, status: dissectors.StatusOK, len: 11}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 11}}},
 		{name: "login ok after fast auth", payload: fastAuthOK,
-			want: []rec{{kind: dissectors.Response, code: -1, status: dissectors.StatusOK, len: 11}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 11}}},
 		{name: "login denied", payload: loginErr,
-			want: []rec{{kind: dissectors.Response, code: 1045, status: dissectors.StatusClientError, exc: "Access denied for user 'app'@'localhost' (using password: YES)", len: uint32(len(loginErr))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, HasCode: true, Code: 1045, Status: dissectors.StatusClientError, Exception: "Access denied for user 'app'@'localhost' (using password: YES)", Len: uint32(len(loginErr))}}},
 		{name: "auth switch", payload: authSwitch},
 		{name: "tls record from server", payload: []byte{0x16, 0x03, 0x03, 0x01, 0x16, 1, 2, 3, 4, 5}},
 	} {
@@ -139,25 +131,7 @@ func TestParse(t *testing.T) {
 			if tc.plen > 0 {
 				m.PayloadLen = uint32(tc.plen)
 			}
-			pre := make([]dissectors.Record, 1, 4)
-			out, err := mysql.New().Parse(pre, tc.payload, &m)
-			require.ErrorIs(t, err, tc.err)
-			require.Len(t, out, 1+len(tc.want))
-			for i, w := range tc.want {
-				r := &out[1+i]
-				require.Equal(t, dissectors.ProtoMySQL, r.Protocol)
-				require.Equal(t, w.kind, r.Kind, "kind")
-				require.Equal(t, w.typ, r.String(r.RequestType), "request_type")
-				require.Equal(t, w.resource, r.String(r.RequestResource), "request_resource")
-				require.Equal(t, w.endpoint, r.String(r.Endpoint), "endpoint")
-				require.Equal(t, w.code >= 0, r.HasCode, "has code")
-				if w.code >= 0 {
-					require.Equal(t, w.code, r.Code, "code")
-				}
-				require.Equal(t, w.status, r.Status, "status")
-				require.Equal(t, w.exc, r.String(r.Exception), "exception")
-				require.Equal(t, w.len, r.Len, "len")
-			}
+			expect.Require(t, dtest.Parse(t, mysql.New(), tc.payload, &m, tc.err), tc.want)
 		})
 	}
 }
@@ -197,19 +171,8 @@ func TestCheck(t *testing.T) {
 // statements) and nDPI's MySQL capture (a MariaDB login and query, and a
 // MySQL 8 session that switches to TLS).
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"mariadb", "testdata/mariadb.pcap"},
-		{"ndpi-mysql", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.path
-			if path == "" {
-				path = dtest.Shared(t, "ndpi", "mysql.pcapng")
-			}
-			pkts := dtest.Read(t, path)
-			out, errs := dtest.Run(mysql.New(), pkts)
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, mysql.New(), []dtest.Capture{
+		{Name: "mariadb", File: "mariadb.pcap"},
+		{Name: "ndpi-mysql", Corpus: "ndpi", File: "mysql.pcapng"},
+	})
 }

@@ -57,14 +57,8 @@ var (
 	authOK     = cat(msg('R', "\x00\x00\x00\x00"), msg('S', "client_encoding\x00UTF8\x00"), msg('K', "\x00\x00\x00\x01\x00\x00\x00\x02"), ready)
 )
 
-type rec struct {
-	kind     dissectors.Kind
-	typ      string
-	resource string
-	status   dissectors.Status
-	exc      string
-	len      uint32
-}
+// expect checks the records of the table tests: PostgreSQL's, without keys.
+var expect = dtest.Records{Protocol: dissectors.ProtoPostgreSQL}
 
 func TestParse(t *testing.T) {
 	twoParses := cat(msg('P', "\x00BEGIN\x00\x00\x00"), msg('B', "\x00\x00\x00\x00\x00\x00\x00\x00"), msg('E', "\x00\x00\x00\x00\x00"),
@@ -75,32 +69,32 @@ func TestParse(t *testing.T) {
 		name     string
 		toServer bool
 		payload  []byte
-		want     []rec
+		want     []dtest.Want
 		err      error
 	}{
 		{name: "simple query", toServer: true, payload: simpleQ,
-			want: []rec{{kind: dissectors.Request, typ: "simple query", resource: "SELECT id, name FROM users WHERE id < 3", len: uint32(len(simpleQ))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "simple query", Resource: "SELECT id, name FROM users WHERE id < 3", Len: uint32(len(simpleQ))}}},
 		{name: "extended batch", toServer: true, payload: extended,
-			want: []rec{{kind: dissectors.Request, typ: "parse", resource: "SELECT name FROM users WHERE id = $1", len: uint32(len(extended))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "parse", Resource: "SELECT name FROM users WHERE id = $1", Len: uint32(len(extended))}}},
 		{name: "two batches", toServer: true, payload: cat(extended, bindExec),
-			want: []rec{
-				{kind: dissectors.Request, typ: "parse", resource: "SELECT name FROM users WHERE id = $1", len: uint32(len(extended))},
-				{kind: dissectors.Request, typ: "bind", len: uint32(len(bindExec))},
+			want: []dtest.Want{
+				{Kind: dissectors.Request, Type: "parse", Resource: "SELECT name FROM users WHERE id = $1", Len: uint32(len(extended))},
+				{Kind: dissectors.Request, Type: "bind", Len: uint32(len(bindExec))},
 			}},
 		{name: "two parses before one sync", toServer: true, payload: twoParses,
-			want: []rec{{kind: dissectors.Request, typ: "parse", resource: "BEGIN; SELECT 1", len: uint32(len(twoParses))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "parse", Resource: "BEGIN; SELECT 1", Len: uint32(len(twoParses))}}},
 		{name: "parse with flush", toServer: true, payload: parseFlush,
-			want: []rec{{kind: dissectors.Request, typ: "parse", resource: "SELECT 2", len: uint32(len(parseFlush))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "parse", Resource: "SELECT 2", Len: uint32(len(parseFlush))}}},
 		{name: "pipelined queries", toServer: true, payload: cat(simpleQ, msg('Q', "SELECT 2\x00")),
-			want: []rec{
-				{kind: dissectors.Request, typ: "simple query", resource: "SELECT id, name FROM users WHERE id < 3", len: uint32(len(simpleQ))},
-				{kind: dissectors.Request, typ: "simple query", resource: "SELECT 2", len: 14},
+			want: []dtest.Want{
+				{Kind: dissectors.Request, Type: "simple query", Resource: "SELECT id, name FROM users WHERE id < 3", Len: uint32(len(simpleQ))},
+				{Kind: dissectors.Request, Type: "simple query", Resource: "SELECT 2", Len: 14},
 			}},
 		{name: "query longer than the segment", toServer: true, payload: longQ[:1448],
-			want: []rec{{kind: dissectors.Request, typ: "simple query", resource: string(longQ[5 : 5+dissectors.TextCap-len("simple query")]), len: uint32(len(longQ))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "simple query", Resource: string(longQ[5 : 5+dissectors.TextCap-len("simple query")]), Len: uint32(len(longQ))}}},
 		{name: "continuation of a long query", toServer: true, payload: longQ[1448:2896]},
 		{name: "terminate", toServer: true, payload: msg('X'),
-			want: []rec{{kind: dissectors.Session, typ: "terminate", len: 5}}},
+			want: []dtest.Want{{Kind: dissectors.Session, Type: "terminate", Len: 5}}},
 		{name: "startup", toServer: true, payload: startup},
 		{name: "ssl request", toServer: true, payload: sslRequest},
 		{name: "password", toServer: true, payload: msg('p', "md5abc\x00")},
@@ -110,25 +104,25 @@ func TestParse(t *testing.T) {
 		{name: "short", toServer: true, payload: []byte{'Q', 0, 0}, err: dissectors.ErrShort},
 
 		{name: "rows", payload: rowsReply,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(rowsReply))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(rowsReply))}}},
 		{name: "extended reply", payload: extReply,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(extReply))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(extReply))}}},
 		{name: "two replies", payload: cat(extReply, msg('2'), msg('C', "UPDATE 1\x00"), ready),
-			want: []rec{
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(extReply))},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(msg('2')) + len(msg('C', "UPDATE 1\x00")) + len(ready))},
+			want: []dtest.Want{
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(extReply))},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(msg('2')) + len(msg('C', "UPDATE 1\x00")) + len(ready))},
 			}},
 		{name: "undefined table is a client error", payload: errUndef,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusClientError, exc: `relation "orders" does not exist`, len: uint32(len(errUndef))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusClientError, Exception: `relation "orders" does not exist`, Len: uint32(len(errUndef))}}},
 		{name: "division by zero is a server error", payload: errDivZero,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusServerError, exc: "division by zero", len: uint32(len(errDivZero))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: "division by zero", Len: uint32(len(errDivZero))}}},
 		{name: "error after rows", payload: cat(msg('T', "\x00\x00"), msg('D', "\x00\x00"), errDivZero),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusServerError, exc: "division by zero", len: 7 + 7 + uint32(len(errDivZero))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: "division by zero", Len: 7 + 7 + uint32(len(errDivZero))}}},
 		{name: "notice before the reply", payload: cat(msg('N', "SNOTICE\x00Mskipping\x00\x00"), msg('C', "DROP TABLE\x00"), ready),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: 16 + 6}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 16 + 6}}},
 		{name: "rows continuing a reply", payload: cat(msg('D', "\x00\x00"), msg('D', "\x00\x00"), msg('C', "SELECT 400\x00"), ready)},
 		{name: "continuation then a new reply", payload: cat(msg('D', "\x00\x00"), msg('C', "SELECT 400\x00"), ready, rowsReply),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(rowsReply))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(rowsReply))}}},
 		{name: "startup reply", payload: authOK},
 		{name: "ready alone", payload: ready},
 		{name: "ssl refused", payload: []byte{'N'}},
@@ -138,21 +132,7 @@ func TestParse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 5432, ToServer: tc.toServer, PayloadLen: uint32(len(tc.payload))}
-			pre := make([]dissectors.Record, 1, 4)
-			out, err := postgresql.New().Parse(pre, tc.payload, &m)
-			require.ErrorIs(t, err, tc.err)
-			require.Len(t, out, 1+len(tc.want))
-			for i, w := range tc.want {
-				r := &out[1+i]
-				require.Equal(t, dissectors.ProtoPostgreSQL, r.Protocol)
-				require.Equal(t, w.kind, r.Kind, "kind")
-				require.Equal(t, w.typ, r.String(r.RequestType), "request_type")
-				require.Equal(t, w.resource, r.String(r.RequestResource), "request_resource")
-				require.False(t, r.HasCode, "has code")
-				require.Equal(t, w.status, r.Status, "status")
-				require.Equal(t, w.exc, r.String(r.Exception), "exception")
-				require.Equal(t, w.len, r.Len, "len")
-			}
+			expect.Require(t, dtest.Parse(t, postgresql.New(), tc.payload, &m, tc.err), tc.want)
 		})
 	}
 }
@@ -192,20 +172,9 @@ func TestCheck(t *testing.T) {
 // protocol) and nDPI's captures (PostgreSQL 7.4 with extended-query
 // batches; SSL-only sessions).
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{
-		{"postgres15", "testdata/postgres15.pcap"},
-		{"ndpi-pgsql", "pgsql.pcap"},
-		{"ndpi-pgsql2", "pgsql2.pcapng"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.path
-			if tc.name != "postgres15" {
-				path = dtest.Shared(t, "ndpi", tc.path)
-			}
-			pkts := dtest.Read(t, path)
-			out, errs := dtest.Run(postgresql.New(), pkts)
-			require.Zero(t, errs, "parse errors")
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, postgresql.New(), []dtest.Capture{
+		{Name: "postgres15", File: "postgres15.pcap"},
+		{Name: "ndpi-pgsql", Corpus: "ndpi", File: "pgsql.pcap"},
+		{Name: "ndpi-pgsql2", Corpus: "ndpi", File: "pgsql2.pcapng"},
+	})
 }

@@ -9,50 +9,16 @@ import (
 )
 
 func BenchmarkParse(b *testing.B) {
-	for _, bc := range []struct {
-		name     string
-		payload  []byte
-		toServer bool
-	}{
-		{"msg=command", lrange, true},
-		{"msg=pipeline", cat(get, cmd("INCR", "n"), cmd("SET", "k", "v"), lrange), true},
-		{"msg=inline", []byte("PING\r\n"), true},
-		{"msg=array", arrReply, false},
-		{"msg=error", wrongType, false},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			d := redis.New()
-			m := dissectors.Meta{Proto: 6, ToServer: bc.toServer, PayloadLen: uint32(len(bc.payload))}
-			dst := make([]dissectors.Record, 0, 8)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bc.payload)))
-			for b.Loop() {
-				d.Check(bc.payload, &m)
-				dst, _ = d.Parse(dst[:0], bc.payload, &m)
-			}
-		})
-	}
-	b.Run("pcap=redis7", func(b *testing.B) {
-		pkts := dtest.Read(b, "testdata/redis7.pcap")
-		var n int64
-		for _, p := range pkts {
-			n += int64(len(p.Payload))
-		}
-		d := redis.New()
-		dst := make([]dissectors.Record, 0, 8)
-		b.ReportAllocs()
-		b.SetBytes(n)
-		for b.Loop() {
-			for i := range pkts {
-				dst, _ = d.Parse(dst[:0], pkts[i].Payload, &pkts[i].Meta)
-			}
-		}
+	dtest.BenchCases(b, redis.New(), dissectors.Meta{Proto: 6}, []dtest.Case{
+		{Name: "msg=command", Payload: lrange, ToServer: true},
+		{Name: "msg=pipeline", Payload: cat(get, cmd("INCR", "n"), cmd("SET", "k", "v"), lrange), ToServer: true},
+		{Name: "msg=inline", Payload: []byte("PING\r\n"), ToServer: true},
+		{Name: "msg=array", Payload: arrReply},
+		{Name: "msg=error", Payload: wrongType},
 	})
+	dtest.BenchPcap(b, redis.New(), "testdata/redis7.pcap")
 }
 
 func TestNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	dtest.NoAllocs(t, redis.New(), dtest.Read(t, "testdata/redis7.pcap"))
 }

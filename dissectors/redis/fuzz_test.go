@@ -8,14 +8,7 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	for _, p := range [][]byte{lrange, get, arrReply, nested, wrongType, resp3, []byte("PING\r\n"), []byte("+OK\r\n"),
-		[]byte("!21\r\nSYNTAX invalid syntax\r\n"), []byte(">2\r\n$7\r\nmessage\r\n|1\r\n+a\r\n:1\r\n:2\r\n"), []byte("$-1\r\n_\r\n")} {
-		f.Add(p)
-	}
-	for _, p := range dtest.Read(f, "testdata/redis7.pcap") {
-		f.Add(p.Payload)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dtest.Invariants(t, redis.New(), data, 6)
-	})
+	dtest.Fuzz(f, redis.New(), 6, [][]byte{lrange, get, arrReply, nested, wrongType, resp3, []byte("PING\r\n"), []byte("+OK\r\n"),
+		[]byte("!21\r\nSYNTAX invalid syntax\r\n"), []byte(">2\r\n$7\r\nmessage\r\n|1\r\n+a\r\n:1\r\n:2\r\n"), []byte("$-1\r\n_\r\n")},
+		"testdata/redis7.pcap")
 }

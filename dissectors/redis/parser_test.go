@@ -49,14 +49,8 @@ var (
 	resp3     = []byte("%2\r\n$2\r\nf1\r\n$2\r\nv1\r\n$2\r\nf2\r\n_\r\n")
 )
 
-type rec struct {
-	kind     dissectors.Kind
-	typ      string
-	resource string
-	status   dissectors.Status
-	exc      string
-	len      uint32
-}
+// expect checks the records of the table tests: Redis's, without keys.
+var expect = dtest.Records{Protocol: dissectors.ProtoRedis}
 
 func TestParse(t *testing.T) {
 	big := cmd("SET", "blob", strings.Repeat("x", 5000))
@@ -65,32 +59,32 @@ func TestParse(t *testing.T) {
 		name     string
 		toServer bool
 		payload  []byte
-		want     []rec
+		want     []dtest.Want
 		err      error
 	}{
 		{name: "command", toServer: true, payload: lrange,
-			want: []rec{{kind: dissectors.Request, typ: "LRANGE", resource: "LRANGE mylist 0 299", len: uint32(len(lrange))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "LRANGE", Resource: "LRANGE mylist 0 299", Len: uint32(len(lrange))}}},
 		{name: "lower case as sent", toServer: true, payload: cmd("get", "k"),
-			want: []rec{{kind: dissectors.Request, typ: "get", resource: "get k", len: 20}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "get", Resource: "get k", Len: 20}}},
 		{name: "pipeline", toServer: true, payload: cat(get, cmd("INCR", "n"), cmd("PING")),
-			want: []rec{
-				{kind: dissectors.Request, typ: "GET", resource: "GET user:1", len: uint32(len(get))},
-				{kind: dissectors.Request, typ: "INCR", resource: "INCR n", len: 21},
-				{kind: dissectors.Request, typ: "PING", resource: "PING", len: 14},
+			want: []dtest.Want{
+				{Kind: dissectors.Request, Type: "GET", Resource: "GET user:1", Len: uint32(len(get))},
+				{Kind: dissectors.Request, Type: "INCR", Resource: "INCR n", Len: 21},
+				{Kind: dissectors.Request, Type: "PING", Resource: "PING", Len: 14},
 			}},
 		{name: "inline", toServer: true, payload: []byte("PING\r\n"),
-			want: []rec{{kind: dissectors.Request, typ: "PING", resource: "PING", len: 6}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "PING", Resource: "PING", Len: 6}}},
 		{name: "inline pipeline", toServer: true, payload: []byte("set k \"a b\"\r\nget k\n"),
-			want: []rec{
-				{kind: dissectors.Request, typ: "set", resource: "set k \"a b\"", len: 13},
-				{kind: dissectors.Request, typ: "get", resource: "get k", len: 6},
+			want: []dtest.Want{
+				{Kind: dissectors.Request, Type: "set", Resource: "set k \"a b\"", Len: 13},
+				{Kind: dissectors.Request, Type: "get", Resource: "get k", Len: 6},
 			}},
 		{name: "value longer than the segment", toServer: true, payload: big[:1448],
-			want: []rec{{kind: dissectors.Request, typ: "SET", resource: "SET blob " + strings.Repeat("x", dissectors.TextCap-len("SETSET blob ")), len: uint32(len(big))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "SET", Resource: "SET blob " + strings.Repeat("x", dissectors.TextCap-len("SETSET blob ")), Len: uint32(len(big))}}},
 		{name: "segment ends between arguments", toServer: true, payload: lrange[:len(lrange)-9],
-			want: []rec{{kind: dissectors.Request, typ: "LRANGE", resource: "LRANGE mylist 0", len: uint32(len(lrange) - 9)}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "LRANGE", Resource: "LRANGE mylist 0", Len: uint32(len(lrange) - 9)}}},
 		{name: "command name cut", toServer: true, payload: cat(get, lrange[:10]),
-			want: []rec{{kind: dissectors.Request, typ: "GET", resource: "GET user:1", len: uint32(len(get))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "GET", Resource: "GET user:1", Len: uint32(len(get))}}},
 		{name: "continuation of a value", toServer: true, payload: big[1448:2896]},
 		{name: "continuation text", toServer: true, payload: []byte("some text\r\n")},
 		{name: "empty array", toServer: true, payload: []byte("*0\r\n")},
@@ -98,51 +92,51 @@ func TestParse(t *testing.T) {
 		{name: "array of integers", toServer: true, payload: []byte("*1\r\n:1\r\n"), err: dissectors.ErrMalformed},
 		{name: "bulk without crlf", toServer: true, payload: []byte("*1\r\n$3\r\nGETX\r\n"), err: dissectors.ErrMalformed},
 		{name: "bad second command", toServer: true, payload: cat(get, []byte("*1\r\n$3\r\nGETX\r\n")),
-			want: []rec{{kind: dissectors.Request, typ: "GET", resource: "GET user:1", len: uint32(len(get))}}},
+			want: []dtest.Want{{Kind: dissectors.Request, Type: "GET", Resource: "GET user:1", Len: uint32(len(get))}}},
 
 		{name: "ok", payload: []byte("+OK\r\n"),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: 5}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 5}}},
 		{name: "wrongtype", payload: wrongType,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusServerError, exc: "WRONGTYPE Operation against a key holding the wrong kind of value", len: uint32(len(wrongType))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: "WRONGTYPE Operation against a key holding the wrong kind of value", Len: uint32(len(wrongType))}}},
 		{name: "array", payload: arrReply,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(arrReply))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(arrReply))}}},
 		{name: "nested and resp3", payload: nested,
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(nested))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(nested))}}},
 		{name: "several replies", payload: cat([]byte("+OK\r\n$2\r\nv1\r\n"), wrongType, []byte(":300\r\n"), arrReply, resp3),
-			want: []rec{
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 5},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 8},
-				{kind: dissectors.Response, status: dissectors.StatusServerError, exc: "WRONGTYPE Operation against a key holding the wrong kind of value", len: uint32(len(wrongType))},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 6},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(arrReply))},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(resp3))},
+			want: []dtest.Want{
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 5},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 8},
+				{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: "WRONGTYPE Operation against a key holding the wrong kind of value", Len: uint32(len(wrongType))},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 6},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(arrReply))},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(resp3))},
 			}},
 		{name: "bulk error", payload: []byte("!21\r\nSYNTAX invalid syntax\r\n"),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusServerError, exc: "SYNTAX invalid syntax", len: 28}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: "SYNTAX invalid syntax", Len: 28}}},
 		{name: "push and attribute", payload: []byte(">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n|1\r\n+ttl\r\n:3\r\n:7\r\n"),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: 4}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 4}}},
 		{name: "null bulk and null", payload: []byte("$-1\r\n_\r\n*-1\r\n"),
-			want: []rec{
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 5},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 3},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 5},
+			want: []dtest.Want{
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 5},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 3},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 5},
 			}},
 		{name: "bulk longer than the segment", payload: bigReply[:1448],
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: uint32(len(bigReply))}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: uint32(len(bigReply))}}},
 		{name: "array longer than the segment", payload: arrReply[:12],
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: 12}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 12}}},
 		{name: "error cut", payload: wrongType[:20],
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusServerError, exc: string(wrongType[1:20]), len: 20}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusServerError, Exception: string(wrongType[1:20]), Len: 20}}},
 		{name: "continuation", payload: bigReply[1448:2896]},
 		{name: "continuation ending in crlf", payload: []byte("xxxx\r\n+OK\r\n")},
 		{name: "bad integer", payload: []byte(":12a\r\n")},
 		{name: "bad double", payload: []byte(",1.5x\r\n")},
 		{name: "doubles and big number", payload: []byte(",-1.5e3\r\n,inf\r\n,nan\r\n(-123\r\n"),
-			want: []rec{
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 9},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 6},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 6},
-				{kind: dissectors.Response, status: dissectors.StatusOK, len: 7},
+			want: []dtest.Want{
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 9},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 6},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 6},
+				{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 7},
 			}},
 		{name: "bare cr", payload: []byte("+O\rK\r\n")},
 		{name: "bad boolean", payload: []byte("#x\r\n")},
@@ -150,25 +144,11 @@ func TestParse(t *testing.T) {
 		{name: "values then a cut value", payload: []byte("$8\r\nitem-001\r\n$8\r\nitem-002\r\n$8\r\nite")},
 		{name: "replies then a cut array", payload: cat([]byte("+OK\r\n"), arrReply[:12])},
 		{name: "replies then junk", payload: []byte("+OK\r\nzz"),
-			want: []rec{{kind: dissectors.Response, status: dissectors.StatusOK, len: 5}}},
+			want: []dtest.Want{{Kind: dissectors.Response, Status: dissectors.StatusOK, Len: 5}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 6379, ToServer: tc.toServer, PayloadLen: uint32(len(tc.payload))}
-			pre := make([]dissectors.Record, 1, 4)
-			out, err := redis.New().Parse(pre, tc.payload, &m)
-			require.ErrorIs(t, err, tc.err)
-			require.Len(t, out, 1+len(tc.want))
-			for i, w := range tc.want {
-				r := &out[1+i]
-				require.Equal(t, dissectors.ProtoRedis, r.Protocol)
-				require.Equal(t, w.kind, r.Kind, "kind")
-				require.Equal(t, w.typ, r.String(r.RequestType), "request_type")
-				require.Equal(t, w.resource, r.String(r.RequestResource), "request_resource")
-				require.False(t, r.HasCode, "has code")
-				require.Equal(t, w.status, r.Status, "status")
-				require.Equal(t, w.exc, r.String(r.Exception), "exception")
-				require.Equal(t, w.len, r.Len, "len")
-			}
+			expect.Require(t, dtest.Parse(t, redis.New(), tc.payload, &m, tc.err), tc.want)
 		})
 	}
 }
@@ -223,23 +203,12 @@ func TestCheck(t *testing.T) {
 // RESP capture and tcpdump's RESP tests (redis-benchmark, inline commands,
 // malformed and malicious input).
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, corpus, file string }{
-		{"redis7", "", "testdata/redis7.pcap"},
-		{"ndpi-resp", "ndpi", "resp.pcap"},
-		{"tcpdump-resp_1_benchmark", "tcpdump", "resp_1_benchmark.pcap"},
-		{"tcpdump-resp_2_inline", "tcpdump", "resp_2_inline.pcap"},
-		{"tcpdump-resp_3_malicious", "tcpdump", "resp_3_malicious.pcap"},
-		{"tcpdump-resp_4_infiniteloop", "tcpdump", "resp_4_infiniteloop.pcapng"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := tc.file
-			if tc.corpus != "" {
-				path = dtest.Shared(t, tc.corpus, tc.file)
-			}
-			pkts := dtest.Read(t, path)
-			out, errs := dtest.Run(redis.New(), pkts)
-			t.Logf("%d packets, %d parse errors", len(pkts), errs)
-			dtest.Golden(t, tc.name, out)
-		})
-	}
+	dtest.Goldens(t, redis.New(), []dtest.Capture{
+		{Name: "redis7", File: "redis7.pcap"},
+		{Name: "ndpi-resp", Corpus: "ndpi", File: "resp.pcap"},
+		{Name: "tcpdump-resp_1_benchmark", Corpus: "tcpdump", File: "resp_1_benchmark.pcap"},
+		{Name: "tcpdump-resp_2_inline", Corpus: "tcpdump", File: "resp_2_inline.pcap"},
+		{Name: "tcpdump-resp_3_malicious", Corpus: "tcpdump", File: "resp_3_malicious.pcap"},
+		{Name: "tcpdump-resp_4_infiniteloop", Corpus: "tcpdump", File: "resp_4_infiniteloop.pcapng"},
+	})
 }

@@ -11,51 +11,21 @@ import (
 
 // benchPayloads are realistic first segments: hellos, a TLS 1.2 server
 // flight, an alert, and application data (which yields nothing).
-var benchPayloads = []struct {
-	name     string
-	toServer bool
-	payload  []byte
-}{
-	{"msg=client_hello_tls13", true, ch13},
-	{"msg=server_hello_tls13", false, sh13},
-	{"msg=server_flight_tls12", false, sh12Flight},
-	{"msg=alert", false, alert(2, 40)},
-	{"msg=application_data", false, cat(appData, appData)},
+var benchPayloads = []dtest.Case{
+	{Name: "msg=client_hello_tls13", ToServer: true, Payload: ch13},
+	{Name: "msg=server_hello_tls13", Payload: sh13},
+	{Name: "msg=server_flight_tls12", Payload: sh12Flight},
+	{Name: "msg=alert", Payload: alert(2, 40)},
+	{Name: "msg=application_data", Payload: cat(appData, appData)},
 }
 
-func BenchmarkParse(b *testing.B) {
-	d := tls.New()
-	for _, bp := range benchPayloads {
-		b.Run(bp.name, func(b *testing.B) {
-			m := dissectors.Meta{Proto: tcpProto, ClientPort: 40000, ServerPort: 443, ToServer: bp.toServer, PayloadLen: uint32(len(bp.payload))}
-			dst := make([]dissectors.Record, 0, 4)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bp.payload)))
-			for b.Loop() {
-				dst, _ = d.Parse(dst[:0], bp.payload, &m)
-			}
-		})
-	}
-}
+var benchMeta = dissectors.Meta{Proto: tcpProto, ClientPort: 40000, ServerPort: 443}
 
-func BenchmarkCheck(b *testing.B) {
-	d := tls.New()
-	for _, bp := range benchPayloads {
-		b.Run(bp.name, func(b *testing.B) {
-			m := dissectors.Meta{Proto: tcpProto, ClientPort: 40000, ServerPort: 443, ToServer: bp.toServer, PayloadLen: uint32(len(bp.payload))}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bp.payload)))
-			for b.Loop() {
-				d.Check(bp.payload, &m)
-			}
-		})
-	}
-}
+func BenchmarkParse(b *testing.B) { dtest.BenchParse(b, tls.New(), benchMeta, benchPayloads) }
+
+func BenchmarkCheck(b *testing.B) { dtest.BenchCheck(b, tls.New(), benchMeta, benchPayloads) }
 
 func TestNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
 	pkts := dtest.Read(t, filepath.Join("testdata", "openssl.pcap"))
 	for _, tc := range parseCases {
 		pkts = append(pkts, dtest.Packet{Payload: tc.payload, Meta: dissectors.Meta{

@@ -12,13 +12,9 @@ import (
 // error, never both; dst's records untouched) on any payload. It is seeded
 // from the table tests and the local capture.
 func FuzzParse(f *testing.F) {
+	var seeds [][]byte
 	for _, tc := range parseCases {
-		f.Add(tc.payload)
+		seeds = append(seeds, tc.payload)
 	}
-	for _, p := range dtest.Read(f, filepath.Join("testdata", "openssl.pcap")) {
-		f.Add(p.Payload)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dtest.Invariants(t, tls.New(), data, tcpProto)
-	})
+	dtest.Fuzz(f, tls.New(), tcpProto, seeds, filepath.Join("testdata", "openssl.pcap"))
 }

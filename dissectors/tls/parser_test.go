@@ -2,7 +2,6 @@ package tls_test
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -184,19 +183,7 @@ func TestParse(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := dissectors.Meta{Proto: 6, ClientPort: 40000, ServerPort: 443, ToServer: tc.toServer, PayloadLen: uint32(len(tc.payload))}
-			pre := make([]dissectors.Record, 1, 4)
-			out, err := d.Parse(pre, tc.payload, &m)
-			if tc.err != nil {
-				require.ErrorIs(t, err, tc.err)
-				require.Len(t, out, 1)
-				return
-			}
-			require.NoError(t, err)
-			var got []string
-			for i := range out[1:] {
-				got = append(got, string(out[1+i].AppendJSON(nil)))
-			}
-			require.Equal(t, tc.want, got)
+			require.Equal(t, dtest.Lines(tc.want...), dtest.JSON(dtest.Parse(t, d, tc.payload, &m, tc.err)))
 		})
 	}
 }
@@ -253,32 +240,15 @@ func TestApplicationDataGivesNothing(t *testing.T) {
 	}
 }
 
-// goldenPcaps are the captures the golden test runs over; an empty corpus
-// means this package's testdata/.
-var goldenPcaps = []struct{ corpus, file, golden string }{
-	{"", "openssl.pcap", "openssl"},
-	{"ndpi", "google_ssl.pcap", "ndpi_google_ssl"},
-	{"ndpi", "tls_alert.pcap", "ndpi_tls_alert"},
-	{"ndpi", "tls_1.3_unidirectional_client.pcapng", "ndpi_tls_1.3_unidirectional_client"},
-	{"ndpi", "tls-appdata.pcap", "ndpi_tls_appdata"},
-	{"ndpi", "tls_esni_sni_both.pcap", "ndpi_tls_esni_sni_both"},
-	{"ndpi", "tls_with_huge_ch.pcapng", "ndpi_tls_with_huge_ch"},
+// goldenPcaps are the captures the golden test runs over.
+var goldenPcaps = []dtest.Capture{
+	{Name: "openssl", File: "openssl.pcap"},
+	{Name: "ndpi_google_ssl", Corpus: "ndpi", File: "google_ssl.pcap"},
+	{Name: "ndpi_tls_alert", Corpus: "ndpi", File: "tls_alert.pcap"},
+	{Name: "ndpi_tls_1.3_unidirectional_client", Corpus: "ndpi", File: "tls_1.3_unidirectional_client.pcapng"},
+	{Name: "ndpi_tls_appdata", Corpus: "ndpi", File: "tls-appdata.pcap"},
+	{Name: "ndpi_tls_esni_sni_both", Corpus: "ndpi", File: "tls_esni_sni_both.pcap"},
+	{Name: "ndpi_tls_with_huge_ch", Corpus: "ndpi", File: "tls_with_huge_ch.pcapng"},
 }
 
-func pcapPath(t testing.TB, corpus, file string) string {
-	if corpus == "" {
-		return filepath.Join("testdata", file)
-	}
-	return dtest.Shared(t, corpus, file)
-}
-
-func TestGolden(t *testing.T) {
-	for _, g := range goldenPcaps {
-		t.Run(g.golden, func(t *testing.T) {
-			pkts := dtest.Read(t, pcapPath(t, g.corpus, g.file))
-			out, errs := dtest.Run(tls.New(), pkts)
-			require.Zero(t, errs, "Parse errors")
-			dtest.Golden(t, g.golden, out)
-		})
-	}
-}
+func TestGolden(t *testing.T) { dtest.Goldens(t, tls.New(), goldenPcaps) }

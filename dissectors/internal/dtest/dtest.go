@@ -187,6 +187,59 @@ func Golden(tb testing.TB, name string, got []byte) {
 	}
 }
 
+// Capture is a capture file with the golden file of its records.
+type Capture struct {
+	Name   string // the golden file testdata/<Name>.golden, and the subtest
+	Corpus string // the shared corpus holding File; empty: testdata/
+	File   string
+	Skip   int // packets dropped from the start: a capture that begins mid-connection
+}
+
+// Path returns the capture's path (see Shared).
+func (c Capture) Path(tb testing.TB) string {
+	tb.Helper()
+	if c.Corpus == "" {
+		return filepath.Join("testdata", c.File)
+	}
+	return Shared(tb, c.Corpus, c.File)
+}
+
+// Goldens runs d over each capture as Run does, in a subtest per capture,
+// and compares the records with its golden file; Parse may not fail.
+func Goldens(t *testing.T, d dissectors.Dissector, caps []Capture) {
+	for _, c := range caps {
+		t.Run(c.Name, func(t *testing.T) {
+			pkts := Read(t, c.Path(t))
+			if len(pkts) <= c.Skip {
+				t.Fatalf("%s has %d payload packets; want more than the %d skipped", c.File, len(pkts), c.Skip)
+			}
+			out, errs := Run(d, pkts[c.Skip:])
+			if errs != 0 {
+				t.Errorf("%d parse errors", errs)
+			}
+			Golden(t, c.Name, out)
+		})
+	}
+}
+
+// NotClaimed runs d, as Run does, over captures of other protocols in the
+// shared corpus, a subtest per file: none may give a record or a parse
+// error.
+func NotClaimed(t *testing.T, d dissectors.Dissector, corpus string, files ...string) {
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			pkts := Read(t, Shared(t, corpus, file))
+			if len(pkts) == 0 {
+				t.Fatalf("%s has no payload packets", file)
+			}
+			out, errs := Run(d, pkts)
+			if len(out) != 0 || errs != 0 {
+				t.Fatalf("%d parse errors and records:\n%s", errs, out)
+			}
+		})
+	}
+}
+
 // Shared returns the path of a capture in the shared corpus
 // (../shared/pcaps/<corpus>/<file> beside the module), skipping loudly when
 // it is missing outside CI and failing in CI.

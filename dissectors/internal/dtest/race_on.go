@@ -1,6 +1,6 @@
 //go:build race
 
-package tls_test
+package dtest
 
 // raceEnabled: the race detector inflates allocation counts.
 const raceEnabled = true

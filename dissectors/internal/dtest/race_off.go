@@ -1,5 +1,5 @@
 //go:build !race
 
-package http_test
+package dtest
 
 const raceEnabled = false

@@ -1,6 +1,0 @@
-//go:build !race
-
-package dns_test
-
-// raceEnabled: the race detector inflates allocation counts.
-const raceEnabled = false

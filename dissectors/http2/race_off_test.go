@@ -1,5 +1,0 @@
-//go:build !race
-
-package http2_test
-
-const raceEnabled = false

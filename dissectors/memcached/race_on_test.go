@@ -1,5 +1,0 @@
-//go:build race
-
-package memcached
-
-const raceEnabled = true

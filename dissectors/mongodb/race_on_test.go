@@ -1,5 +1,0 @@
-//go:build race
-
-package mongodb
-
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package postgresql_test
-
-const raceEnabled = false

@@ -1,6 +1,0 @@
-//go:build !race
-
-package tls_test
-
-// raceEnabled: the race detector inflates allocation counts.
-const raceEnabled = false
