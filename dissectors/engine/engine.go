@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/tapflow/tapflow/dissectors"
@@ -81,7 +82,7 @@ type Stats struct {
 const (
 	stateGiveUp = 0xff
 	sessionBit  = 1 << 31
-	maxRing     = 64
+	maxRing     = 16 // architecture §4: up to 16 requests in flight per flow
 	nilIdx      = ^uint32(0)
 )
 
@@ -93,7 +94,16 @@ type session struct {
 	// waiting requests of the flow, oldest first: pending slab indices.
 	ring [maxRing]uint32
 	n    uint8
-	hdr  dissectors.Log // identity fields only (FlowID … ServerPort)
+	id   ident
+}
+
+// ident is the flow identity every row of a session carries.
+type ident struct {
+	tapPort              uint32
+	vlan                 uint16
+	tapType, proto       uint8
+	client, server       netip.Addr
+	clientPort, srvrPort uint16
 }
 
 // pending is a request waiting for its response. Pendings of one IP
@@ -221,11 +231,10 @@ func (e *Engine) newSession(v *flowtable.FlowView, d, proto uint8) uint32 {
 	}
 	s := &e.sess[i]
 	s.d, s.flow, s.proto, s.n = d, v.ID, proto, 0
-	h := &s.hdr
-	h.FlowID = v.ID
-	h.ClientIP, h.ClientPort = v.Client()
-	h.ServerIP, h.ServerPort = v.Server()
-	h.TapType, h.TapPort, h.VLAN, h.Proto = v.Tap()
+	id := &s.id
+	id.client, id.clientPort = v.Client()
+	id.server, id.srvrPort = v.Server()
+	id.tapType, id.tapPort, id.vlan, id.proto = v.Tap()
 	return i
 }
 
@@ -389,8 +398,9 @@ func (e *Engine) emit(s *session, typ dissectors.LogType, r *dissectors.Record) 
 	}
 	e.out = e.out[:len(e.out)+1]
 	l := &e.out[len(e.out)-1]
-	l.FlowID, l.TapType, l.TapPort, l.VLAN, l.Proto = s.hdr.FlowID, s.hdr.TapType, s.hdr.TapPort, s.hdr.VLAN, s.hdr.Proto
-	l.ClientIP, l.ServerIP, l.ClientPort, l.ServerPort = s.hdr.ClientIP, s.hdr.ServerIP, s.hdr.ClientPort, s.hdr.ServerPort
+	id := &s.id
+	l.FlowID, l.TapType, l.TapPort, l.VLAN, l.Proto = s.flow, id.tapType, id.tapPort, id.vlan, id.proto
+	l.ClientIP, l.ServerIP, l.ClientPort, l.ServerPort = id.client, id.server, id.clientPort, id.srvrPort
 	l.Type, l.RRT, l.ReqLen, l.RespLen = typ, 0, 0, 0
 	l.Record = *r
 	e.stats.Logs++
