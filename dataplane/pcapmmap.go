@@ -40,6 +40,28 @@ type mappedPcap struct {
 	nanos bool   // timestamps in ns rather than µs
 	link  uint32
 	err   error // once set, every call returns it (io.EOF after an error)
+	// released is where the mapping's resident pages start: the pages
+	// behind the reader are given back (releaseBehind).
+	released int
+}
+
+// releaseChunk is how far behind the reader pages are given back, and how
+// often: a replay of a file larger than memory then holds a window of the
+// file instead of all of it.
+const releaseChunk = 64 << 20
+
+// releaseBehind drops the page mappings more than releaseChunk behind the
+// reader. The mapping is shared and read-only, so a frame handed out
+// earlier stays valid: touching it faults its page back in from the page
+// cache (or the file). Only resident memory changes.
+func (m *mappedPcap) releaseBehind() {
+	if m.off-m.released < 2*releaseChunk {
+		return
+	}
+	end := m.off - releaseChunk
+	end -= end % pageSize
+	releaseMapped(m.data[m.released:end])
+	m.released = end
 }
 
 // openMapped maps f if it is a regular file holding a classic pcap and
@@ -90,6 +112,7 @@ func (m *mappedPcap) next() (frame []byte, ci FrameInfo, ok bool) {
 	}
 	end := start + int(caplen)
 	m.off = end
+	m.releaseBehind()
 	if m.nanos {
 		frac /= 1000
 	}

@@ -21,3 +21,9 @@ func mapFile(f *os.File, size int) ([]byte, error) {
 }
 
 func unmapFile(b []byte) error { return unix.Munmap(b) }
+
+var pageSize = os.Getpagesize()
+
+// releaseMapped gives back the pages of b (page-aligned) without changing
+// what reading them returns.
+func releaseMapped(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }

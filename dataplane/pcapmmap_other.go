@@ -8,3 +8,7 @@ import "os"
 func mapFile(*os.File, int) ([]byte, error) { return nil, ErrNotSupported }
 
 func unmapFile([]byte) error { return nil }
+
+var pageSize = os.Getpagesize()
+
+func releaseMapped([]byte) {}
