@@ -108,6 +108,21 @@ func checkBinary(p []byte) bool {
 	if opcodes[h.op].name == "" || h.dataType != 0 || !h.wellFormedLen {
 		return false
 	}
+	// Keys are text in practice (memcached's own clients refuse control
+	// characters and spaces): an SSLv2-style record (first byte 0x80) or
+	// other binary traffic passes the header checks by chance, but its
+	// "key" is not text.
+	if h.keyLen > 0 {
+		start := headerLen + h.extLen
+		if start+h.keyLen > len(p) {
+			return false
+		}
+		for _, c := range p[start : start+h.keyLen] {
+			if c <= ' ' || c > '~' {
+				return false
+			}
+		}
+	}
 	if h.magic == magicResponse {
 		_, known := binStatus(h.status)
 		return known
