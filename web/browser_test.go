@@ -103,6 +103,9 @@ var canned = map[string]string{
 		[17,"2001:db8::1",5353,"2001:db8::53",53,0,"2","2","300","700",0,3,%[2]d,%[3]d],
 		[1,"10.0.0.1",0,"10.0.0.2",0,0,"1","1","84","84",0,3,%[2]d,%[3]d]]}`,
 		replayNewest-200, replayNewest-5, replayNewest),
+	"topL7": `{"columns":["l7","rtype","ep","requests","server_errors","client_errors","timeouts","rrt_avg","rrt_max"],"values":[
+		["HTTP","GET","/api/v1","120","3","0","0","2500","48000"],
+		["DNS","A","example.com","40","0","2","1","800","1200"]]}`,
 }
 
 // dumpDOM loads url in headless Chromium and returns the DOM after the
@@ -207,6 +210,22 @@ func TestBrowserReplay(t *testing.T) {
 		}
 	}
 
+	l7 := element(t, dom, "tbody", "l7-body")
+	if n := strings.Count(l7, "<tr"); n != 2 {
+		t.Errorf("l7: %d rows, want 2:\n%s", n, l7)
+	}
+	for _, want := range []string{
+		"<td>HTTP</td><td>GET</td><td>/api/v1</td><td class=\"num\">120</td>",
+		`<td class="num bad">3</td>`,  // server errors stand out
+		`<td class="num">2.50</td>`,   // avg 2500 µs
+		`<td class="num">48.00</td>`,  // max
+		`<td class="num warn">2</td>`, // DNS client errors (NXDOMAIN)
+	} {
+		if !strings.Contains(l7, want) {
+			t.Errorf("l7 table lacks %s:\n%s", want, l7)
+		}
+	}
+
 	chart := element(t, dom, "div", "throughput-chart")
 	if n := strings.Count(chart, "<svg"); n != 2 {
 		t.Errorf("throughput: %d svg charts, want 2 (bits/s, packets/s)", n)
@@ -224,10 +243,10 @@ func TestBrowserReplay(t *testing.T) {
 	// The page asked for the window first, then the 15-minute window
 	// aligned to 10 s buckets and containing the newest flow.
 	calls := stub.calls()
-	if len(calls) < 4 || calls[0].name != "window" {
+	if len(calls) < 5 || calls[0].name != "window" {
 		t.Fatalf("calls %v, want window first and then the panels", calls)
 	}
-	for _, c := range calls[1:4] {
+	for _, c := range calls[1:5] {
 		if c.name == "window" || c.end != replayNewest+10 || c.end-c.start != 15*60 {
 			t.Errorf("call %+v, want [%d, %d)", c, replayNewest+10-900, replayNewest+10)
 		}

@@ -31,6 +31,12 @@ const l4FlowLogDDL = `CREATE TABLE flow_log.l4_flow_log (
   rtt_us UInt32, rtt_client_us UInt32, rtt_server_us UInt32
 ) ENGINE = MergeTree() PARTITION BY toStartOfHour(time) ORDER BY (time, flow_id)`
 
+// l7FlowLogDDL is the part of the l7_flow_log contract the console reads.
+const l7FlowLogDDL = `CREATE TABLE flow_log.l7_flow_log (
+  time DateTime, flow_id UInt64, type UInt8, l7_protocol_str String, request_type String, endpoint String,
+  response_status UInt8, response_duration UInt64
+) ENGINE = MergeTree() PARTITION BY toStartOfHour(time) ORDER BY (time, flow_id)`
+
 // startClickHouse starts a private ClickHouse (internal/testserver: skips
 // loudly without the binary, fails in CI) and returns the URL of its HTTP
 // interface, which the test talks to as app.js's SQL would be run.
@@ -163,7 +169,7 @@ func TestQueriesOnClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("ClickHouse %v", version[0]["v"])
-	for _, sql := range []string{"CREATE DATABASE flow_log", l4FlowLogDDL} {
+	for _, sql := range []string{"CREATE DATABASE flow_log", l4FlowLogDDL, l7FlowLogDDL} {
 		if _, err := chQuery(url, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
@@ -175,6 +181,7 @@ func TestQueriesOnClickHouse(t *testing.T) {
 	checkRows(t, "throughput (empty)", run("throughput", 1000, 1900), nil)
 	checkRows(t, "totals (empty)", run("totals", 1000, 1900), []map[string]string{{"flows": "0", "packets": "0", "bytes": "0"}})
 	checkRows(t, "topFlows (empty)", run("topFlows", 1000, 1900), nil)
+	checkRows(t, "topL7 (empty)", run("topL7", 1000, 1900), nil)
 
 	// A replayed capture from 2019: the window ends at the newest flow.
 	const base = 1554900000 // 2019-04-10 12:40:00 UTC
@@ -214,6 +221,22 @@ func TestQueriesOnClickHouse(t *testing.T) {
 			"last_close": "3", "start_s": strconv.Itoa(base - 2), "end_s": strconv.Itoa(base),
 		},
 	})
+	// L7: two paired GETs (one a 5xx), a timed-out one, a DNS NXDOMAIN,
+	// and an hour-old request outside the window.
+	l7 := "INSERT INTO flow_log.l7_flow_log (time, flow_id, type, l7_protocol_str, request_type, endpoint, response_status, response_duration) VALUES " +
+		fmt.Sprintf("(%d, 1, 2, 'HTTP', 'GET', '/api/v1', 0, 1000), (%d, 1, 2, 'HTTP', 'GET', '/api/v1', 3, 3000), ", base-60, base-50) +
+		fmt.Sprintf("(%d, 1, 0, 'HTTP', 'GET', '/api/v1', 2, 0), (%d, 2, 2, 'DNS', 'A', 'example.com', 4, 700), ", base-40, base) +
+		fmt.Sprintf("(%d, 3, 2, 'HTTP', 'POST', '/old', 0, 9)", base-3600)
+	if _, err := chQuery(url, l7); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, "topL7", run("topL7", start, end), []map[string]string{
+		{"l7": "HTTP", "rtype": "GET", "ep": "/api/v1", "requests": "3", "server_errors": "1", "client_errors": "0", "timeouts": "1",
+			"rrt_avg": "2000", "rrt_max": "3000"},
+		{"l7": "DNS", "rtype": "A", "ep": "example.com", "requests": "1", "server_errors": "0", "client_errors": "1", "timeouts": "0",
+			"rrt_avg": "700", "rrt_max": "700"},
+	})
+
 	// The 60-minute window of the same data reaches flow 3.
 	start, end = jsWindow(base, 60)
 	checkRows(t, "totals (60 min)", run("totals", start, end), []map[string]string{{"flows": "3"}})

@@ -64,6 +64,7 @@ func TestIndex(t *testing.T) {
 		"window", "pause", "error-banner",
 		"throughput", "throughput-range", "throughput-chart",
 		"top-flows", "top-flows-table", "top-flows-body",
+		"l7", "l7-table", "l7-body",
 	} {
 		if !ids[id] {
 			t.Errorf("index.html has no element with id %q", id)
@@ -215,7 +216,7 @@ var missingIn1816 = regexp.MustCompile(`(?i)\b(toStartOfInterval|with\s+fill|ove
 func TestQueriesAreSingleReads(t *testing.T) {
 	queries := parseQueries(t)
 	names := slices.Sorted(maps.Keys(queries))
-	if want := []string{"throughput", "topFlows", "totals", "window"}; !slices.Equal(names, want) {
+	if want := []string{"throughput", "topFlows", "topL7", "totals", "window"}; !slices.Equal(names, want) {
 		t.Errorf("QUERIES has %v, want %v", names, want)
 	}
 
@@ -270,8 +271,8 @@ func TestQueriesAreSingleReads(t *testing.T) {
 				t.Error("contains string literals or quoted identifiers; nothing needs them")
 			}
 			for _, m := range regexp.MustCompile(`(?i)\bfrom\s+([\w.]+)`).FindAllStringSubmatch(s, -1) {
-				if m[1] != "flow_log.l4_flow_log" {
-					t.Errorf("reads %s; the console reads only flow_log.l4_flow_log", m[1])
+				if m[1] != "flow_log.l4_flow_log" && m[1] != "flow_log.l7_flow_log" {
+					t.Errorf("reads %s; the console reads only flow_log.l4_flow_log and flow_log.l7_flow_log", m[1])
 				}
 			}
 			if strings.Contains(s, "{start}") != strings.Contains(s, "{end}") {

@@ -63,6 +63,25 @@ WHERE time >= toDateTime({start}) AND time < toDateTime({end})
 GROUP BY flow_id
 ORDER BY octets_tx + octets_rx DESC, flow_id
 LIMIT 20`,
+
+  // L7 request logs per protocol, request type and endpoint (RED):
+  // response_status 2 timeout, 3 server error, 4 client error; the
+  // response time of paired sessions (type 2) only.
+  topL7: `SELECT
+  l7_protocol_str AS l7,
+  request_type AS rtype,
+  endpoint AS ep,
+  count() AS requests,
+  countIf(response_status = 3) AS server_errors,
+  countIf(response_status = 4) AS client_errors,
+  countIf(response_status = 2) AS timeouts,
+  toUInt64(avgIf(response_duration, type = 2)) AS rrt_avg,
+  max(response_duration) AS rrt_max
+FROM flow_log.l7_flow_log
+WHERE time >= toDateTime({start}) AND time < toDateTime({end})
+GROUP BY l7, rtype, ep
+ORDER BY requests DESC, l7, rtype, ep
+LIMIT 20`,
 };
 
 const PROTOS = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
@@ -224,6 +243,35 @@ function renderTopFlows(rows) {
   }
 }
 
+const ms = (us) => (num(us) ? (num(us) / 1000).toFixed(2) : '–');
+
+function renderL7(rows) {
+  const body = $('l7-body');
+  body.replaceChildren();
+  if (rows.length === 0) {
+    const tr = body.insertRow();
+    tr.className = 'empty';
+    const cell = td('no L7 requests in this window');
+    cell.colSpan = 9;
+    tr.append(cell);
+    return;
+  }
+  for (const r of rows) {
+    const tr = body.insertRow();
+    tr.append(
+      td(String(r.l7)),
+      td(String(r.rtype)),
+      td(String(r.ep) || '–'),
+      td(count(r.requests), 'num'),
+      td(count(r.server_errors), num(r.server_errors) ? 'num bad' : 'num'),
+      td(count(r.client_errors), num(r.client_errors) ? 'num warn' : 'num'),
+      td(count(r.timeouts), num(r.timeouts) ? 'num warn' : 'num'),
+      td(ms(r.rrt_avg), 'num'),
+      td(ms(r.rrt_max), 'num'),
+    );
+  }
+}
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function svg(tag, attrs, text) {
@@ -293,6 +341,7 @@ function renderThroughput(rows, w) {
 function renderEmpty() {
   renderTotals([]);
   renderTopFlows([]);
+  renderL7([]);
   $('throughput-range').textContent = '';
   $('throughput-chart').textContent = 'no flow data yet';
 }
@@ -301,7 +350,7 @@ function renderEmpty() {
 
 // The elements that show query results. A panel whose query failed keeps
 // its last data, dimmed, beside the error banner.
-const PANELS = ['total-values', 'throughput', 'top-flows'];
+const PANELS = ['total-values', 'throughput', 'top-flows', 'l7'];
 
 function settle(result, panel, render, errors) {
   const failed = result.status !== 'fulfilled';
@@ -332,13 +381,14 @@ async function refresh() {
       return finish(errors);
     }
     const p = { start: w.start, end: w.end };
-    const [tp, totals, top] = await Promise.allSettled([
-      query('throughput', p), query('totals', p), query('topFlows', p),
+    const [tp, totals, top, l7] = await Promise.allSettled([
+      query('throughput', p), query('totals', p), query('topFlows', p), query('topL7', p),
     ]);
     if (seq !== state.seq) return;
     settle(tp, 'throughput', (rows) => renderThroughput(rows, w), errors);
     settle(totals, 'total-values', renderTotals, errors);
     settle(top, 'top-flows', renderTopFlows, errors);
+    settle(l7, 'l7', renderL7, errors);
   } catch (e) {
     if (seq !== state.seq) return;
     for (const panel of PANELS) $(panel).classList.add('stale');
