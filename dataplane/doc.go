@@ -11,14 +11,18 @@
 // The Pipeline decodes each frame once into a tap.Meta, drops a copy of a
 // packet already seen within the dedup window (package dedup), picks a
 // worker by the symmetric hash of the inner flow key, and the worker updates
-// the flow table shard it alone owns. Finished flows leave in batches
-// through a flowtable.Sink (storage writer, JSON printer).
+// the flow table shard it alone owns. Each worker's table has its own L7
+// engine (dissectors/engine, every dissector of dissectors/registry) when
+// dataplane.dissectors.enabled is set and the sink also takes l7_flow_log
+// rows (engine.LogSink). Finished flows and L7 logs leave in batches
+// through the sink (storage writers, JSON printer). This file set is where
+// the stages are wired: pipeline.go.
 //
 // Invariants: nothing on the per-packet path allocates or takes a lock or
 // atomic that another goroutine takes: the reader hands frames to workers in
 // batches of 256 over channels, and every counter is a plain field of its
 // owner, published to atomics once per batch (or per ring block) for
 // /metrics. Bad frames are counted by reason and never stop the pipeline.
-// A live source's frame is valid until the next ReadFrame; the pipeline
-// copies payloads into its batches before that.
+// A source's frame is valid until the next ReadFrame (a mapped pcap file's
+// until Close); the pipeline copies payloads into its batches before that.
 package dataplane

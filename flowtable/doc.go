@@ -50,6 +50,13 @@
 // few adds into the aggregate the flow points to; the map is consulted
 // once per flow and second (aggregate.go).
 //
+// L7: a PayloadHandler attached with SetPayloadHandler (dissectors/engine)
+// sees every TCP/UDP packet with payload after its flow accounted it, with
+// the flow's slot, id and direction (FlowView), is told when a flow ends
+// before its slot is reused, and follows the table's clock (Advance). The
+// flow table knows nothing of protocols; the handler keeps its own state
+// per slot.
+//
 // Memory: a flow is 240 bytes (times, the last packet's included, as 32-bit
 // offsets from the report period's start, state in flag bits, tunnel outer
 // addresses interned per table, the aggregates as one 32-bit index); with

@@ -498,8 +498,10 @@ func (t *Table) release(idx uint32, ct CloseType) {
 	t.nfree++
 }
 
-// close reports the end of flow f with close type ct and drops its
-// references; the slab entry is then free or reinitialised by the caller.
+// close reports the end of the flow in slab entry idx with close type ct
+// (to the L7 stage first, so its waiting requests are reported before the
+// slot is reused) and drops its references; the entry is then free or
+// reinitialised by the caller.
 func (t *Table) close(idx uint32, ct CloseType) {
 	f := &t.slab[idx]
 	if t.l7 != nil {
