@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +18,7 @@ import (
 // in l4_flow_log (proto, is_ipv4, client_ip4/6, server_ip4/6, client_port,
 // server_port: client = index 0, server = index 1 in DeepFlow). The names
 // are a contract with the console and the CLI.
-var l7Columns = []column{
+var l7Columns = slices.Concat([]column{
 	{"time", kDateTime},       // the second of end_time
 	{"start_time", kTime64US}, // µs on servers with DateTime64, whole seconds on 18.16
 	{"end_time", kTime64US},
@@ -27,14 +28,7 @@ var l7Columns = []column{
 	{"tap_type", kU8},
 	{"tap_port", kU32},
 	{"vlan", kU16},
-	{"proto", kU8},
-	{"is_ipv4", kU8},
-	{"client_ip4", kIP4},
-	{"client_ip6", kIP6},
-	{"server_ip4", kIP4},
-	{"server_ip6", kIP6},
-	{"client_port", kU16},
-	{"server_port", kU16},
+}, endpointColumns, []column{
 	{"l7_protocol", kU8},
 	{"l7_protocol_str", kLowCard},
 	{"version", kLowCard},
@@ -52,7 +46,7 @@ var l7Columns = []column{
 	{"response_length", kU32},
 	{"trace_id", kText},
 	{"span_id", kText},
-}
+})
 
 // l7OrderBy is the sorting key: time first (every query has a time range),
 // then what request searches filter on (protocol, server, flow).

@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapflow/tapflow/dissectors"
-	"github.com/tapflow/tapflow/internal/testserver"
 	"github.com/tapflow/tapflow/storage/chserver"
 )
 
@@ -548,19 +547,8 @@ func requireL7ExactlyOnce(t testing.TB, db *DB, table string, logs []dissectors.
 // With ClickHouse down, batches go to the spool; when it is back they are
 // replayed by themselves, in order, each row written once.
 func TestL7WriterSpoolReplay(t *testing.T) {
-	dir := t.TempDir()
-	srv := testserver.ClickHouseServer(t, chserver.Options{DataDir: dir})
-	db := openTest(t, Config{Addr: srv.Addr(), DatabasePrefix: "l7spool_"})
-	local := db.Database(FlowLogDB) + ".l7_flow_log_local"
-	require.NoError(t, db.Exec(testCtx(t), "SYSTEM STOP MERGES "+local))
-	require.NoError(t, srv.Stop())
-
-	spoolDir := t.TempDir()
-	reg := prometheus.NewRegistry()
-	cfg := WriterConfig{
-		BatchSize: 100, FlushInterval: 50 * time.Millisecond, SpoolDir: spoolDir,
-		RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, InsertTimeout: 5 * time.Second,
-	}
+	r := downServer(t, "l7spool_", "l7_flow_log_local")
+	db, srv, cfg, reg, dir, local, spoolDir := r.db, r.srv, r.cfg, r.reg, r.dir, r.local, r.cfg.SpoolDir
 	w, err := NewL7Writer(db, cfg, reg, nil)
 	require.NoError(t, err)
 	logs := testLogs(600, 1)

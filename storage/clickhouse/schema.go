@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,9 +33,22 @@ type column struct {
 	kind colKind
 }
 
+// endpointColumns are the flow's endpoints, shared by l4_flow_log and
+// l7_flow_log: client = DeepFlow's index 0, server = 1.
+var endpointColumns = []column{
+	{"proto", kU8},
+	{"is_ipv4", kU8},
+	{"client_ip4", kIP4},
+	{"client_ip6", kIP6},
+	{"server_ip4", kIP4},
+	{"server_ip6", kIP6},
+	{"client_port", kU16},
+	{"server_port", kU16},
+}
+
 // l4Columns is flow_log.l4_flow_log in insert order. The names are a
 // contract with the console and the CLI.
-var l4Columns = []column{
+var l4Columns = slices.Concat([]column{
 	{"time", kDateTime}, // = end_time
 	{"start_time", kDateTime},
 	{"end_time", kDateTime},
@@ -47,14 +61,7 @@ var l4Columns = []column{
 	{"vlan", kU16},
 	{"outer_src", kLowCard},
 	{"outer_dst", kLowCard},
-	{"proto", kU8},
-	{"is_ipv4", kU8},
-	{"client_ip4", kIP4},
-	{"client_ip6", kIP6},
-	{"server_ip4", kIP4},
-	{"server_ip6", kIP6},
-	{"client_port", kU16},
-	{"server_port", kU16},
+}, endpointColumns, []column{
 	{"packets_tx", kU64},
 	{"packets_rx", kU64},
 	{"bytes_tx", kU64},
@@ -84,7 +91,7 @@ var l4Columns = []column{
 	{"syn_count", kU32},
 	{"synack_count", kU32},
 	{"fin_count", kU32},
-}
+})
 
 // l4OrderBy is the sorting key: time first (every query has a time
 // range), then what flow searches filter on.

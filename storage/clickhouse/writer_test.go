@@ -233,20 +233,38 @@ func requireExactlyOnceInOrder(t testing.TB, db *DB, table string, n uint64) {
 	}
 }
 
-func TestWriterSpoolReplay(t *testing.T) {
-	dir := t.TempDir()
-	srv := testserver.ClickHouseServer(t, chserver.Options{DataDir: dir})
-	db := openTest(t, Config{Addr: srv.Addr(), DatabasePrefix: "spool_"})
-	local := db.Database(FlowLogDB) + ".l4_flow_log_local"
-	require.NoError(t, db.Exec(testCtx(t), "SYSTEM STOP MERGES "+local))
-	require.NoError(t, srv.Stop())
-
-	spoolDir := t.TempDir()
-	reg := prometheus.NewRegistry()
-	cfg := WriterConfig{
-		BatchSize: 100, FlushInterval: 50 * time.Millisecond, SpoolDir: spoolDir,
+// downServer starts a private ClickHouse, creates the schema under prefix,
+// stops merges on flow_log.<table> (so parts can be counted) and stops the
+// server: the state the spool tests start from. It returns the server to
+// restart, a writer config spooling to a temporary directory, and a fresh
+// registry.
+func downServer(t *testing.T, prefix, table string) spoolRig {
+	t.Helper()
+	r := spoolRig{dir: t.TempDir(), reg: prometheus.NewRegistry()}
+	r.srv = testserver.ClickHouseServer(t, chserver.Options{DataDir: r.dir})
+	r.db = openTest(t, Config{Addr: r.srv.Addr(), DatabasePrefix: prefix})
+	r.local = r.db.Database(FlowLogDB) + "." + table
+	require.NoError(t, r.db.Exec(testCtx(t), "SYSTEM STOP MERGES "+r.local))
+	require.NoError(t, r.srv.Stop())
+	r.cfg = WriterConfig{
+		BatchSize: 100, FlushInterval: 50 * time.Millisecond, SpoolDir: t.TempDir(),
 		RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, InsertTimeout: 5 * time.Second,
 	}
+	return r
+}
+
+type spoolRig struct {
+	db    *DB
+	srv   *chserver.Server
+	dir   string // the server's data directory, to restart it
+	local string // database.table whose merges are stopped
+	cfg   WriterConfig
+	reg   *prometheus.Registry
+}
+
+func TestWriterSpoolReplay(t *testing.T) {
+	r := downServer(t, "spool_", "l4_flow_log_local")
+	db, srv, cfg, reg, dir, local, spoolDir := r.db, r.srv, r.cfg, r.reg, r.dir, r.local, r.cfg.SpoolDir
 	w, err := NewWriter(db, cfg, reg, nil)
 	require.NoError(t, err)
 
