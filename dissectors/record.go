@@ -140,15 +140,13 @@ func (r *Record) Reset() {
 }
 
 // Set copies b into r's buffer as field f, truncated to what is left.
-func (r *Record) Set(f *Text, b []byte) {
-	n := copy(r.buf[r.used:], b)
-	*f = Text{off: r.used, n: uint16(n)}
-	r.used += uint16(n)
-}
+func (r *Record) Set(f *Text, b []byte) { setText(r, f, b) }
 
 // SetString is Set for a string (a constant name).
-func (r *Record) SetString(f *Text, s string) {
-	n := copy(r.buf[r.used:], s)
+func (r *Record) SetString(f *Text, s string) { setText(r, f, s) }
+
+func setText[T string | []byte](r *Record, f *Text, b T) {
+	n := copy(r.buf[r.used:], b)
 	*f = Text{off: r.used, n: uint16(n)}
 	r.used += uint16(n)
 }

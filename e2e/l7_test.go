@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -145,7 +146,7 @@ func TestNDPIL7Agreement(t *testing.T) {
 				protos[l.L7] = true
 			}
 			if !protos[want] {
-				misses = append(misses, fmt.Sprintf("%s\t%s\tnot identified: nDPI %s, tapflow %v", r.name, ndpiKey(f), f.App, slices.Sorted(mapsKeys(protos))))
+				misses = append(misses, fmt.Sprintf("%s\t%s\tnot identified: nDPI %s, tapflow %v", r.name, ndpiKey(f), f.App, slices.Sorted(maps.Keys(protos))))
 				continue
 			}
 			tl.identified++
@@ -174,7 +175,7 @@ func TestNDPIL7Agreement(t *testing.T) {
 	var report strings.Builder
 	var flows, identified int
 	fmt.Fprintf(&report, "%-12s %7s %10s %7s %9s\n", "protocol", "flows", "identified", "named", "name equal")
-	for _, p := range slices.Sorted(mapsKeys(per)) {
+	for _, p := range slices.Sorted(maps.Keys(per)) {
 		tl := per[p]
 		flows += tl.flows
 		identified += tl.identified
@@ -199,14 +200,4 @@ func pct(n, d int) float64 {
 		return 0
 	}
 	return 100 * float64(n) / float64(d)
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -164,6 +164,8 @@ function si(v, unit) {
 }
 
 const count = (v) => num(v).toLocaleString('en-US');
+// ms shows µs as milliseconds with two decimals, '–' for none.
+const ms = (us) => (num(us) ? (num(us) / 1000).toFixed(2) : '–');
 const iso = (s) => new Date(s * 1000).toISOString();
 const clock = (s) => iso(s).slice(11, 19);
 const dateTime = (s) => `${iso(s).slice(0, 10)} ${clock(s)}`;
@@ -235,15 +237,13 @@ function renderTopFlows(rows) {
       td(count(r.pkts_rx), 'num'),
       td(si(num(r.octets_tx), 'B'), 'num', count(r.octets_tx)),
       td(si(num(r.octets_rx), 'B'), 'num', count(r.octets_rx)),
-      td(rtt ? (rtt / 1000).toFixed(2) : '–', 'num'),
+      td(ms(rtt), 'num'),
       td(CLOSE_TYPES[close] || String(close), '', `close_type ${close}`),
       td(clock(num(r.start_s)), '', `${dateTime(num(r.start_s))} UTC`),
       td(clock(num(r.end_s)), '', `${dateTime(num(r.end_s))} UTC`),
     );
   }
 }
-
-const ms = (us) => (num(us) ? (num(us) / 1000).toFixed(2) : '–');
 
 function renderL7(rows) {
   const body = $('l7-body');
