@@ -124,6 +124,11 @@ func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
 	return data, FrameInfo{Timestamp: ci.Timestamp.UnixMicro(), WireLen: uint32(wire), LinkType: link}, nil
 }
 
+// FramesStable reports whether the frame ReadFrame returned last stays
+// valid after the next call: true for a frame of the mapping (valid until
+// Close), so the pipeline batches such frames without copying them.
+func (p *PcapFile) FramesStable() bool { return p.mm != nil }
+
 // Close unmaps and closes the file. Frames returned before are invalid
 // after it, mapped ones included.
 func (p *PcapFile) Close() error {

@@ -99,7 +99,10 @@ type Pipeline struct {
 	dedup   *dedup.Filter // nil when dedup is off
 	frags   *fragments.Cache
 	workers []*worker
-	meta    tap.Meta
+	// rb holds decoded frames until readBatch of them are there: dedup and
+	// the flow table then look up a batch at once (see flushRead).
+	rb     readBatch
+	stable interface{ FramesStable() bool } // the source, if it may keep its frames
 
 	// Reader-owned counters, published to pub once per batch.
 	c   counters
@@ -112,6 +115,20 @@ type Pipeline struct {
 	sincePub int
 	frame    []byte // the frame being handled, for the panic log
 }
+
+// readBatch is the frames decoded and not yet deduplicated or accounted.
+// Their payloads alias the source's frames when the source keeps them
+// (FramesStable), and are copied into buf otherwise.
+type readBatch struct {
+	metas [readBatchFrames]tap.Meta
+	keys  [readBatchFrames]uint64 // dedup keys
+	n     int
+	buf   []byte
+}
+
+// readBatchFrames is the reader's batch: as many as the flow table looks
+// ahead, so one batch is one look-ahead.
+const readBatchFrames = flowtable.PrefetchBatch
 
 type counters struct {
 	received, bytes, decoded, panics, dedup uint64
@@ -177,7 +194,7 @@ func New(cfg Config, sink flowtable.Sink, logger *slog.Logger) (*Pipeline, error
 			if ds == nil {
 				ds = registry.All()
 			}
-			if w.l7, err = engine.New(cfg.L7.Config, ds, t.Capacity(), ls); err != nil {
+			if w.l7, err = engine.New(cfg.L7.Config, ds, ls); err != nil {
 				return nil, err
 			}
 			t.SetPayloadHandler(w.l7)
@@ -211,6 +228,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 			}()
 		}
 	}
+	p.stable, _ = src.(interface{ FramesStable() bool })
 	var runErr error
 	for {
 		err, done := p.readLoop(ctx, src)
@@ -219,6 +237,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 			break
 		}
 	}
+	p.flushRead()
 	if len(p.workers) > 1 {
 		for _, w := range p.workers {
 			if w.cur != nil && len(w.cur.metas) > 0 {
@@ -264,6 +283,7 @@ func (p *Pipeline) readLoop(ctx context.Context, src Source) (err error, done bo
 				if ctx.Err() != nil {
 					return nil, true
 				}
+				p.flushRead()
 				p.tickAll(time.Now().UnixMicro())
 				continue
 			}
@@ -277,12 +297,13 @@ func (p *Pipeline) readLoop(ctx context.Context, src Source) (err error, done bo
 	}
 }
 
-// handle decodes one frame and hands it to its worker.
+// handle decodes one frame into the read batch.
 func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 	p.c.received++
 	p.c.bytes += uint64(ci.WireLen)
 	p.dec.LinkType = ci.LinkType
-	m := &p.meta
+	b := &p.rb
+	m := &b.metas[b.n]
 	if err := p.dec.Decode(data, ci.Timestamp, ci.WireLen, m); err != nil {
 		p.c.dropped[tap.Reason(err)]++
 		p.maybePublish()
@@ -292,15 +313,63 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 	if m.Fragment || m.MoreFrags {
 		p.frags.Observe(m)
 	}
-	if p.dedup != nil && p.dedup.Duplicate(m) {
-		p.c.dedup++
-		p.maybePublish()
+	if p.stable == nil || !p.stable.FramesStable() {
+		if len(b.buf)+len(m.Payload) > cap(b.buf) {
+			if b.buf == nil {
+				b.buf = make([]byte, 0, readBatchFrames*maxFrame)
+			}
+			if len(b.buf)+len(m.Payload) > cap(b.buf) {
+				p.flushRead()
+			}
+		}
+		off := len(b.buf)
+		b.buf = append(b.buf, m.Payload...)
+		m.Payload = b.buf[off:len(b.buf):len(b.buf)]
+	}
+	if b.n++; b.n == readBatchFrames {
+		p.flushRead()
+	}
+}
+
+// maxFrame bounds the payload a frame can carry (the largest frame any
+// source hands out), for sizing the read batch's payload copies.
+const maxFrame = 1 << 16
+
+// flushRead deduplicates the read batch and hands it to the workers: the
+// dedup buckets of the whole batch are touched first, then the flow table
+// does the same for its index and slab (UpdateBatch), so the cache misses
+// of a batch overlap.
+func (p *Pipeline) flushRead() {
+	b := &p.rb
+	ms := b.metas[:b.n]
+	b.n, b.buf = 0, b.buf[:0]
+	if len(ms) == 0 {
 		return
+	}
+	frames := len(ms)
+	if p.dedup != nil {
+		keys := b.keys[:len(ms)]
+		for i := range ms {
+			keys[i] = dedup.Key(&ms[i])
+		}
+		p.dedup.Touch(keys)
+		kept := 0
+		for i := range ms {
+			if p.dedup.DuplicateKey(keys[i], ms[i].Timestamp) {
+				p.c.dedup++
+				continue
+			}
+			if i != kept {
+				ms[kept] = ms[i]
+			}
+			kept++
+		}
+		ms = ms[:kept]
 	}
 	if len(p.workers) == 1 {
 		w := p.workers[0]
-		w.table.Update(m)
-		p.sincePub++
+		w.process(ms)
+		p.sincePub += frames
 		if p.sincePub >= batchFrames {
 			p.sincePub = 0
 			w.publish()
@@ -308,6 +377,13 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		}
 		return
 	}
+	for i := range ms {
+		p.dispatch(&ms[i])
+	}
+}
+
+// dispatch copies m into the batch of its flow's worker.
+func (p *Pipeline) dispatch(m *tap.Meta) {
 	k, _ := flowtable.KeyOf(m)
 	w := p.workers[int(k.Hash()%uint32(len(p.workers)))]
 	b := w.batch()
@@ -329,9 +405,9 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		w.in <- b
 		w.cur = nil
 	}
-	if sec := ci.Timestamp / 1_000_000; sec > p.lastTick {
+	if sec := m.Timestamp / 1_000_000; sec > p.lastTick {
 		p.lastTick = sec
-		p.tickAll(ci.Timestamp)
+		p.tickAll(m.Timestamp)
 	}
 	p.maybePublish()
 }
@@ -373,7 +449,7 @@ func (w *worker) batch() *batch {
 
 func (w *worker) loop() {
 	for b := range w.in {
-		w.process(b, 0)
+		w.process(b.metas)
 		if b.tick != 0 {
 			w.table.Tick(b.tick)
 		}
@@ -384,21 +460,20 @@ func (w *worker) loop() {
 	w.publish()
 }
 
-// process updates the table with b's frames from index i, skipping a frame
-// that panics when recovery is on.
-func (w *worker) process(b *batch, i int) {
+// process updates the table with ms, skipping a frame that panics when
+// recovery is on.
+func (w *worker) process(ms []tap.Meta) {
+	done := 0
 	if w.p.cfg.RecoverPanics {
 		defer func() {
 			if r := recover(); r != nil {
 				w.panics.Add(1)
 				w.p.log.Error("flow update panicked; frame skipped", "panic", fmt.Sprint(r), "worker", w.id)
-				w.process(b, i+1)
+				w.process(ms[done+1:])
 			}
 		}()
 	}
-	for ; i < len(b.metas); i++ {
-		w.table.Update(&b.metas[i])
-	}
+	w.table.UpdateBatch(ms, &done)
 }
 
 func (w *worker) publish() {

@@ -57,12 +57,16 @@ type flow struct {
 	periodFrom int64 // µs: start of the current report period
 	bytes      [2]uint64
 
-	key          Key
-	wnext, wprev uint32 // timing wheel links (slab indices); wnext also links the free list
-	outer        uint32 // interned tunnel outer address pair, 0 for none
-	agg          uint32 // index of the edge aggregate last counted in (Table.meter checks it)
-	packets      [2]uint32
-	last         int32 // last packet, as an offset from periodFrom (see lastTime)
+	key      Key
+	nextFree uint32 // the free list's link, while the entry is free
+	// l7 is the payload handler's word for the flow (FlowView.L7), zero
+	// when the flow starts: kept here, the handler's state of a packet's
+	// flow comes with the flow's cache lines instead of one more miss.
+	l7      uint32
+	outer   uint32 // interned tunnel outer address pair, 0 for none
+	agg     uint32 // index of the edge aggregate last counted in (Table.meter checks it)
+	packets [2]uint32
+	last    int32 // last packet, as an offset from periodFrom (see lastTime)
 
 	// t0, t1 are times as offsets from periodFrom (unset when empty).
 	// TCP handshake: t0 first SYN, t1 latest SYN then latest SYN-ACK.
@@ -83,7 +87,7 @@ type flow struct {
 	// one tap↔sender round trip after it cannot be a retransmission.
 	askedAt          [2]int32
 	lost, lostBefore [2]uint32
-	wslot            uint16 // timing wheel slot
+	wslot            uint16 // timing wheel slot, noSlot when not in the wheel
 	flags            uint16
 	flags2           uint8
 	syn, synAck, fin uint8 // saturate at 255

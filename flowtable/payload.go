@@ -30,6 +30,11 @@ type FlowView struct {
 	ToServer bool // the packet goes client → server
 	// LastTime is the flow's last packet (µs), for FlowEnd.
 	LastTime int64
+	// L7 is a word the table keeps in the flow for the handler: zero when
+	// the flow starts, then whatever the handler stores (valid until
+	// FlowEnd returns). It shares the flow's cache lines, which the packet
+	// has just brought in.
+	L7       *uint32
 	key      *Key
 	clientLo bool
 }
@@ -64,7 +69,18 @@ func (v *FlowView) Tap() (tapType uint8, tapPort uint32, vlan uint16, proto uint
 }
 
 // SetPayloadHandler attaches the L7 stage. Call it before the first Update.
-func (t *Table) SetPayloadHandler(h PayloadHandler) { t.l7 = h }
+func (t *Table) SetPayloadHandler(h PayloadHandler) {
+	t.l7 = h
+	t.l7touch, _ = h.(Toucher)
+}
+
+// Toucher is a PayloadHandler with per-flow state beyond FlowView.L7 that
+// UpdateBatch should bring into the cache ahead of its packets.
+type Toucher interface {
+	// Touch loads the state that the non-zero L7 word w refers to; it
+	// must not change anything.
+	Touch(w uint32)
+}
 
 // Capacity is the number of slab slots: FlowView.Slot is below it.
 func (t *Table) Capacity() int { return len(t.slab) }
@@ -72,6 +88,6 @@ func (t *Table) Capacity() int { return len(t.slab) }
 // view fills the table's reusable FlowView (a field, so passing it to the
 // handler does not allocate) for flow idx.
 func (t *Table) view(idx uint32, f *flow) *FlowView {
-	t.fv = FlowView{Slot: idx, ID: f.id, LastTime: f.lastTime(), key: &f.key, clientLo: f.flags&fClientIsLo != 0}
+	t.fv = FlowView{Slot: idx, ID: f.id, LastTime: f.lastTime(), L7: &f.l7, key: &f.key, clientLo: f.flags&fClientIsLo != 0}
 	return &t.fv
 }

@@ -6,7 +6,9 @@ import (
 	"math/bits"
 	"net/netip"
 	"time"
+	"unsafe"
 
+	"github.com/tapflow/tapflow/internal/hugepage"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -117,6 +119,9 @@ const wheelSlots = 512
 
 const nilIdx = ^uint32(0)
 
+// noSlot is flow.wslot of a flow that is not in the wheel.
+const noSlot = ^uint16(0)
+
 // Table is one worker's flow table. Not safe for concurrent use.
 type Table struct {
 	cfg      Config
@@ -124,12 +129,12 @@ type Table struct {
 	to       timeoutsUS
 	report   int64 // forced report period, µs
 	slab     []flow
-	freeHead uint32   // free slab entries, linked through flow.wnext
+	freeHead uint32   // free slab entries, linked through flow.nextFree
 	nfree    int      // free entries: the free list plus the never-used tail
 	fresh    uint32   // first never-used slab entry
 	index    []uint32 // hash tag | slab index+1; 0 is empty (indexEntry)
 	mask     uint64
-	wheel    [wheelSlots]uint32
+	wheel    wheel
 	nowSec   int64 // last second the wheel has processed
 	started  bool
 	nextID   uint64
@@ -139,7 +144,9 @@ type Table struct {
 	agg      aggregator
 	stats    Stats
 	l7       PayloadHandler // nil: no L7 stage
+	l7touch  Toucher        // l7, if it has per-slot state to prefetch
 	fv       FlowView
+	pf       prefetch
 }
 
 type timeoutsUS struct {
@@ -160,8 +167,8 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 		cfg:    cfg,
 		sink:   sink,
 		report: cfg.ReportInterval.Microseconds(),
-		slab:   make([]flow, cfg.Capacity),
-		index:  make([]uint32, n),
+		slab:   hugepage.Make[flow](cfg.Capacity),
+		index:  hugepage.Make[uint32](int(n)),
 		mask:   n - 1,
 		idBase: uint64(idBase) << 48,
 		out:    make([]FlowRecord, 0, cfg.BatchSize),
@@ -176,10 +183,8 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 	t.freeHead = nilIdx
 	t.nfree = cfg.Capacity
 	t.outers.init()
+	t.wheel.init(cfg.Capacity)
 	t.agg.init(sink, cfg.BatchSize)
-	for i := range t.wheel {
-		t.wheel[i] = nilIdx
-	}
 	return t, nil
 }
 
@@ -301,25 +306,107 @@ func (t *Table) unindex(i uint64) {
 
 // Update accounts one decoded packet. m.Timestamp drives the table's clock.
 func (t *Table) Update(m *tap.Meta) {
-	t.advance(m.Timestamp)
 	k, fromLo := KeyOf(m)
-	h := k.Hash()
-	idx, slot := t.lookup(&k, h)
+	t.update(m, &k, k.Hash(), fromLo)
+}
+
+// PrefetchBatch is how many packets UpdateBatch looks ahead: enough misses
+// in flight to cover the memory latency, few enough that the lines touched
+// first are still cached when their packet's turn comes.
+const PrefetchBatch = 16
+
+// UpdateBatch accounts ms in order, exactly as Update of each would. With a
+// few hundred thousand flows the index slot and the slab entry of nearly
+// every packet miss the cache, and one packet at a time those misses wait
+// one after another: UpdateBatch first computes the keys of the next
+// PrefetchBatch packets and touches their memory, so the misses overlap.
+// *done counts the packets accounted so far; a caller that recovers from a
+// panic resumes after ms[*done].
+func (t *Table) UpdateBatch(ms []tap.Meta, done *int) {
+	for base := 0; base < len(ms); base += PrefetchBatch {
+		batch := ms[base:min(base+PrefetchBatch, len(ms))]
+		pf := &t.pf
+		for i := range batch {
+			pf.keys[i], pf.fromLo[i] = KeyOf(&batch[i])
+			pf.hashes[i] = pf.keys[i].Hash()
+		}
+		t.touch(pf.hashes[:len(batch)])
+		for i := range batch {
+			*done = base + i
+			t.update(&batch[i], &pf.keys[i], pf.hashes[i], pf.fromLo[i])
+		}
+	}
+	*done = len(ms)
+}
+
+// prefetch is UpdateBatch's look-ahead: the keys of the packets in flight.
+type prefetch struct {
+	keys   [PrefetchBatch]Key
+	hashes [PrefetchBatch]uint32
+	fromLo [PrefetchBatch]bool
+	idxs   [PrefetchBatch]uint32 // touch's guesses at the packets' flows
+	sink   uint64
+}
+
+// touch loads the index slot of each hash, then the slab entry (every cache
+// line of it) its first matching slot names, then what the L7 stage keeps
+// for the flow. Only the loads matter: each loop is tight and its loads
+// independent, so the CPU issues them all before the first returns. A wrong
+// guess (a tag collision, a flow further along the probe chain) costs only
+// a wasted load.
+func (t *Table) touch(hashes []uint32) {
+	s := uint64(0)
+	for _, h := range hashes {
+		s += uint64(t.index[uint64(h)&t.mask])
+	}
+	idxs := t.pf.idxs[:0]
+	for _, h := range hashes {
+		e := t.index[uint64(h)&t.mask]
+		if e == 0 || e&^idxMask != h&^idxMask {
+			continue
+		}
+		idx := e&idxMask - 1
+		s += t.touchSlab(idx)
+		idxs = append(idxs, idx)
+	}
+	t.pf.sink += s
+	t.touchL7(idxs)
+}
+
+// touchL7 hands the L7 words of flows idxs to the L7 stage's Touch.
+func (t *Table) touchL7(idxs []uint32) {
+	if t.l7touch == nil {
+		return
+	}
+	for _, idx := range idxs {
+		if w := t.slab[idx].l7; w != 0 {
+			t.l7touch.Touch(w)
+		}
+	}
+}
+
+// flowSize is the size of a slab entry; touch reads its last byte.
+const flowSize = unsafe.Sizeof(flow{})
+
+// update is Update with the key, its hash and the direction computed.
+func (t *Table) update(m *tap.Meta, k *Key, h uint32, fromLo bool) {
+	t.advance(m.Timestamp)
+	idx, slot := t.lookup(k, h)
 	if idx == nilIdx {
 		if t.nfree == 0 {
 			t.evictOne()
-			_, slot = t.lookup(&k, h)
+			_, slot = t.lookup(k, h)
 		}
 		if t.freeHead != nilIdx {
 			idx = t.freeHead
-			t.freeHead = t.slab[idx].wnext
+			t.freeHead = t.slab[idx].nextFree
 		} else {
 			idx = t.fresh
 			t.fresh++
 		}
 		t.nfree--
 		t.index[slot] = indexEntry(h, idx)
-		t.initFlow(idx, &k, fromLo, m)
+		t.initFlow(idx, k, fromLo, m)
 	} else {
 		f := &t.slab[idx]
 		ct, restart := CloseType(0), false
@@ -335,7 +422,7 @@ func (t *Table) Update(m *tap.Meta) {
 		if restart {
 			t.unschedule(idx)
 			t.close(idx, ct)
-			t.initFlow(idx, &k, fromLo, m)
+			t.initFlow(idx, k, fromLo, m)
 		}
 	}
 	f := &t.slab[idx]
@@ -351,8 +438,7 @@ func (t *Table) Update(m *tap.Meta) {
 	// must look earlier only when the state's timeout got shorter.
 	if f.timeout(&t.to) < before {
 		if w := t.wake(f); w < (t.wsec(f)-1)*1_000_000 {
-			t.unschedule(idx)
-			t.schedule(idx, w)
+			t.schedule(idx, w) // its entry in the later slot lapses
 		}
 	}
 }
@@ -364,7 +450,7 @@ func (t *Table) initFlow(idx uint32, k *Key, fromLo bool, m *tap.Meta) {
 	t.stats.Created++
 	f := &t.slab[idx]
 	// agg is kept: the entry's previous flow may have had the same edge.
-	*f = flow{key: *k, id: t.idBase | t.nextID&(1<<48-1), wnext: nilIdx, wprev: nilIdx, agg: f.agg}
+	*f = flow{key: *k, id: t.idBase | t.nextID&(1<<48-1), wslot: noSlot, agg: f.agg}
 	f.outer = t.outers.ref(m)
 	f.start(m, fromLo)
 	t.meter(f).NewFlow++
@@ -383,7 +469,7 @@ func (t *Table) wsec(f *flow) int64 {
 
 // schedule puts flow idx in the wheel slot of the second that contains at
 // (µs), rounded up; the slot is rechecked then, so late is safe and early is
-// impossible.
+// impossible. An entry the flow had in another slot lapses.
 func (t *Table) schedule(idx uint32, at int64) {
 	sec := (at + 999_999) / 1_000_000
 	if sec <= t.nowSec {
@@ -393,29 +479,12 @@ func (t *Table) schedule(idx uint32, at int64) {
 		sec = t.nowSec + wheelSlots - 1
 	}
 	s := sec % wheelSlots
-	f := &t.slab[idx]
-	f.wslot = uint16(s)
-	f.wprev = nilIdx
-	f.wnext = t.wheel[s]
-	if f.wnext != nilIdx {
-		t.slab[f.wnext].wprev = idx
-	}
-	t.wheel[s] = idx
+	t.slab[idx].wslot = uint16(s)
+	t.wheel.push(s, idx)
 }
 
-// unschedule takes flow idx out of its wheel slot.
-func (t *Table) unschedule(idx uint32) {
-	f := &t.slab[idx]
-	if f.wprev != nilIdx {
-		t.slab[f.wprev].wnext = f.wnext
-	} else {
-		t.wheel[f.wslot] = f.wnext
-	}
-	if f.wnext != nilIdx {
-		t.slab[f.wnext].wprev = f.wprev
-	}
-	f.wnext, f.wprev = nilIdx, nilIdx
-}
+// unschedule takes flow idx out of the wheel: its entry lapses.
+func (t *Table) unschedule(idx uint32) { t.slab[idx].wslot = noSlot }
 
 // advance runs the wheel up to now (µs): flows past their deadline end,
 // flows past their report time are reported and carry on.
@@ -445,43 +514,87 @@ func (t *Table) advance(now int64) {
 }
 
 func (t *Table) tick(s int64, now int64) {
-	idx := t.wheel[s]
-	t.wheel[s] = nilIdx
-	for idx != nilIdx {
-		f := &t.slab[idx]
-		next := f.wnext
-		f.wnext, f.wprev = nilIdx, nilIdx
-		switch {
-		case f.deadline(&t.to) <= now:
-			t.release(idx, f.closeType())
-		case f.nextReport(t.report) <= now:
-			// A quiet minute has nothing to report; the flow's close
-			// report will carry its state.
-			if f.packets != [2]uint32{} {
-				t.stats.Forced++
-				t.emit(f, CloseForcedReport)
-			}
-			f.resetPeriod(now)
-			t.schedule(idx, t.wake(f))
-		default:
-			t.schedule(idx, t.wake(f))
+	// Newest entries first, PrefetchBatch at a time with the flows' lines
+	// touched ahead, as UpdateBatch does for packets. Handling a flow moves
+	// it out of slot s, so an older entry of a flow handled already has
+	// lapsed by the time the loop reaches it; nothing is added to slot s
+	// meanwhile (schedule picks a later second).
+	var due [PrefetchBatch]uint32
+	for {
+		n := t.wheel.take(s, due[:])
+		if n == 0 {
+			return
 		}
-		idx = next
+		t.touchFlows(due[:n])
+		for _, idx := range due[:n] {
+			if t.slab[idx].wslot == uint16(s) {
+				t.due(idx, now)
+			}
+		}
 	}
 }
 
-// evictOne ends the flow closest to its deadline to make room.
+// due handles flow idx, just taken off the wheel slot of the current
+// second: it ends, is reported, or goes back in the wheel.
+func (t *Table) due(idx uint32, now int64) {
+	f := &t.slab[idx]
+	f.wslot = noSlot
+	switch {
+	case f.deadline(&t.to) <= now:
+		t.release(idx, f.closeType())
+	case f.nextReport(t.report) <= now:
+		// A quiet minute has nothing to report; the flow's close report
+		// will carry its state.
+		if f.packets != [2]uint32{} {
+			t.stats.Forced++
+			t.emit(f, CloseForcedReport)
+		}
+		f.resetPeriod(now)
+		t.schedule(idx, t.wake(f))
+	default:
+		t.schedule(idx, t.wake(f))
+	}
+}
+
+// touchFlows loads every line of the slab entries idxs, then their index
+// slots and L7 state, which ending them reads.
+func (t *Table) touchFlows(idxs []uint32) {
+	s := uint64(0)
+	for _, idx := range idxs {
+		s += t.touchSlab(idx)
+	}
+	for _, idx := range idxs {
+		s += uint64(t.index[uint64(t.slab[idx].key.Hash())&t.mask])
+	}
+	t.pf.sink += s
+	t.touchL7(idxs)
+}
+
+// touchSlab loads every cache line of slab entry idx.
+func (t *Table) touchSlab(idx uint32) uint64 {
+	p := unsafe.Pointer(&t.slab[idx])
+	return uint64(*(*uint8)(p)) + uint64(*(*uint8)(unsafe.Add(p, 64))) +
+		uint64(*(*uint8)(unsafe.Add(p, 128))) + uint64(*(*uint8)(unsafe.Add(p, 192))) +
+		uint64(*(*uint8)(unsafe.Add(p, flowSize-1)))
+}
+
+// evictOne ends the flow closest to its deadline to make room: the newest
+// entry of the first slot ahead that has one that has not lapsed. The
+// lapsed entries it passes are dropped.
 func (t *Table) evictOne() {
+	var one [1]uint32
 	for i := int64(1); i <= wheelSlots; i++ {
 		s := (t.nowSec + i) % wheelSlots
-		idx := t.wheel[s]
-		if idx == nilIdx {
-			continue
+		for t.wheel.take(s, one[:]) == 1 {
+			idx := one[0]
+			if t.slab[idx].wslot != uint16(s) {
+				continue
+			}
+			t.unschedule(idx)
+			t.stats.Evicted++
+			t.release(idx, t.slab[idx].closeType())
+			return
 		}
-		t.unschedule(idx)
-		t.stats.Evicted++
-		t.release(idx, t.slab[idx].closeType())
-		return
 	}
 	panic("BUG: flowtable full but wheel empty")
 }
@@ -493,7 +606,7 @@ func (t *Table) release(idx uint32, ct CloseType) {
 	t.close(idx, ct)
 	_, slot := t.lookup(&f.key, f.key.Hash())
 	t.unindex(slot)
-	f.wnext = t.freeHead
+	f.nextFree = t.freeHead
 	t.freeHead = idx
 	t.nfree++
 }
@@ -547,15 +660,15 @@ func (t *Table) Tick(now int64) {
 // them and hands the last batch and every aggregate, the current second and
 // minute included, to the sink. The table is empty afterwards.
 func (t *Table) Flush() {
-	for s := range t.wheel {
-		idx := t.wheel[s]
-		t.wheel[s] = nilIdx
-		for idx != nilIdx {
-			f := &t.slab[idx]
-			next := f.wnext
-			f.wnext, f.wprev = nilIdx, nilIdx
-			t.release(idx, f.closeType())
-			idx = next
+	var due [PrefetchBatch]uint32
+	for s := range int64(wheelSlots) {
+		for n := t.wheel.take(s, due[:]); n > 0; n = t.wheel.take(s, due[:]) {
+			for _, idx := range due[:n] {
+				if t.slab[idx].wslot == uint16(s) {
+					t.unschedule(idx)
+					t.release(idx, t.slab[idx].closeType())
+				}
+			}
 		}
 	}
 	t.flushOut()

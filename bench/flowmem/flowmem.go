@@ -36,7 +36,7 @@ func (discard) WriteL7([]dissectors.Log) {}
 
 // Measure builds a table sized to n flows (Capacity = n, the way an
 // appliance would size it for its load) with the L7 engine attached as in
-// the pipeline (its per-slot state counts too), fills it with n distinct TCP flows
+// the pipeline, fills it with n distinct TCP flows
 // (one SYN each, all within one second so none expires) and returns the
 // heap the table holds, measured with runtime.ReadMemStats around its
 // construction and fill. The table is released before Measure returns.
@@ -49,7 +49,7 @@ func Measure(n int) (Row, error) {
 	if err != nil {
 		return row, err
 	}
-	e, err := engine.New(engine.DefaultConfig(), registry.All(), t.Capacity(), discard{})
+	e, err := engine.New(engine.DefaultConfig(), registry.All(), discard{})
 	if err != nil {
 		return row, err
 	}

@@ -77,7 +77,7 @@ type Stats struct {
 	PerProtocol [256]uint64
 }
 
-// Per-slot state: 0 = no payload yet; 1..stateGiveUp-1 = payload packets
+// A flow's word (FlowView.L7): 0 = no payload yet; 1..stateGiveUp-1 = payload packets
 // tried; stateGiveUp = unknown protocol; sessionBit|i = session i.
 const (
 	stateGiveUp = 0xff
@@ -126,7 +126,7 @@ type Engine struct {
 	sink      LogSink
 	toTCP     int64
 	toUDP     int64
-	state     []uint32
+	touched   uint32 // Touch's loads land here, so they are not dead code
 	sess      []session
 	freeSess  []uint32
 	pend      []pending
@@ -140,9 +140,9 @@ type Engine struct {
 	lastCheck int64
 }
 
-// New returns an engine for a flow table with capacity slots, trying ds in
-// order, reporting to sink.
-func New(cfg Config, ds []dissectors.Dissector, capacity int, sink LogSink) (*Engine, error) {
+// New returns an engine for one flow table, trying ds in order, reporting
+// to sink.
+func New(cfg Config, ds []dissectors.Dissector, sink LogSink) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -152,9 +152,6 @@ func New(cfg Config, ds []dissectors.Dissector, capacity int, sink LogSink) (*En
 	return &Engine{
 		cfg: cfg, ds: ds, sink: sink,
 		toTCP: cfg.RequestTimeoutTCP.Microseconds(), toUDP: cfg.RequestTimeoutUDP.Microseconds(),
-		// Untouched pages of a large zeroed slice cost no memory, so a
-		// small capture does not pay for a big table.
-		state:    make([]uint32, capacity),
 		freePend: nilIdx,
 		lists:    [2]list{{nilIdx, nilIdx}, {nilIdx, nilIdx}},
 	}, nil
@@ -163,10 +160,19 @@ func New(cfg Config, ds []dissectors.Dissector, capacity int, sink LogSink) (*En
 // Stats returns the counters.
 func (e *Engine) Stats() Stats { return e.stats }
 
+// Touch implements flowtable.Toucher: for an identified flow it loads the
+// session its word names, so that the flow table's look-ahead overlaps that
+// miss with the other packets' ones.
+func (e *Engine) Touch(w uint32) {
+	if w&sessionBit != 0 && int(w&^sessionBit) < len(e.sess) {
+		e.touched += uint32(e.sess[w&^sessionBit].d)
+	}
+}
+
 // Payload implements flowtable.PayloadHandler.
 func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 	e.stats.Payloads++
-	st := e.state[v.Slot]
+	st := *v.L7
 	if st == stateGiveUp {
 		return
 	}
@@ -187,12 +193,12 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 				st = stateGiveUp
 				e.stats.GivenUp++
 			}
-			e.state[v.Slot] = st
+			*v.L7 = st
 			return
 		}
 		e.stats.Identified++
 		st = sessionBit | e.newSession(v, uint8(d), m.Proto)
-		e.state[v.Slot] = st
+		*v.L7 = st
 	}
 	si := st &^ sessionBit
 	s := &e.sess[si]
@@ -419,8 +425,8 @@ func (e *Engine) flushOut() {
 // FlowEnd implements flowtable.PayloadHandler: the flow's waiting requests
 // will get no response and are reported as timeouts.
 func (e *Engine) FlowEnd(v *flowtable.FlowView) {
-	st := e.state[v.Slot]
-	e.state[v.Slot] = 0
+	st := *v.L7
+	*v.L7 = 0
 	if st&sessionBit == 0 {
 		return
 	}

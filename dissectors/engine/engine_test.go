@@ -84,7 +84,7 @@ func newRig(t *testing.T, cfg engine.Config) *rig {
 	fc.Capacity = 64
 	tab, err := flowtable.New(fc, s, 0)
 	require.NoError(t, err)
-	e, err := engine.New(cfg, []dissectors.Dissector{lineProto{}}, tab.Capacity(), s)
+	e, err := engine.New(cfg, []dissectors.Dissector{lineProto{}}, s)
 	require.NoError(t, err)
 	tab.SetPayloadHandler(e)
 	return &rig{t: t, tab: tab, eng: e, sink: s}
@@ -241,7 +241,7 @@ func TestEngineAllocs(t *testing.T) {
 	fc.Capacity = 1024
 	tab, err := flowtable.New(fc, discard{}, 0)
 	require.NoError(t, err)
-	e, err := engine.New(engine.DefaultConfig(), []dissectors.Dissector{fixed{}}, tab.Capacity(), discard{})
+	e, err := engine.New(engine.DefaultConfig(), []dissectors.Dissector{fixed{}}, discard{})
 	require.NoError(t, err)
 	tab.SetPayloadHandler(e)
 	ms := pairFrames(1000)
@@ -262,7 +262,7 @@ func BenchmarkEngine(b *testing.B) {
 	fc := flowtable.DefaultConfig()
 	fc.Capacity = 1024
 	tab, _ := flowtable.New(fc, discard{}, 0)
-	e, _ := engine.New(engine.DefaultConfig(), []dissectors.Dissector{fixed{}}, tab.Capacity(), discard{})
+	e, _ := engine.New(engine.DefaultConfig(), []dissectors.Dissector{fixed{}}, discard{})
 	tab.SetPayloadHandler(e)
 	ms := pairFrames(1000)
 	b.ReportAllocs()

@@ -1,6 +1,8 @@
 package memcached
 
 import (
+	"bytes"
+
 	"github.com/tapflow/tapflow/dissectors"
 )
 
@@ -66,16 +68,17 @@ func lookupCommand(name []byte) command {
 // readLine returns the line at the start of p without its "\r\n" or "\n",
 // and the offset after the line end; ok is false when p has no '\n'.
 func readLine(p []byte) (line []byte, next int, ok bool) {
-	for i, c := range p {
-		if c == '\n' {
-			end := i
-			if end > 0 && p[end-1] == '\r' {
-				end--
-			}
-			return p[:end], i + 1, true
-		}
+	// IndexByte, not a loop: Check runs this over every unidentified
+	// payload, mostly binary ones that have no newline at all.
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		return p, len(p), false
 	}
-	return p, len(p), false
+	end := i
+	if end > 0 && p[end-1] == '\r' {
+		end--
+	}
+	return p[:end], i + 1, true
 }
 
 // maxTokens is how many tokens of a line fields keeps (a storage command

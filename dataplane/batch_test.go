@@ -1,0 +1,92 @@
+package dataplane_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapflow/tapflow/dataplane"
+	"github.com/tapflow/tapflow/dissectors"
+	"github.com/tapflow/tapflow/flowtable"
+)
+
+// l7Sink keeps flow records and l7_flow_log rows as JSON lines.
+type l7Sink struct {
+	mu    sync.Mutex
+	flows []string
+	logs  []string
+}
+
+func (s *l7Sink) WriteFlows(recs []flowtable.FlowRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range recs {
+		s.flows = append(s.flows, flowLine(recs[i]))
+	}
+}
+
+func (s *l7Sink) WriteL7(logs []dissectors.Log) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range logs {
+		l := logs[i]
+		l.FlowID = 0
+		s.logs = append(s.logs, string(l.AppendJSON(nil)))
+	}
+}
+
+// reusingSource hands out each frame in one buffer that the next read
+// overwrites, as a capture ring does, and does not offer FramesStable.
+type reusingSource struct {
+	src *dataplane.PcapFile
+	buf []byte
+}
+
+func (r *reusingSource) ReadFrame() ([]byte, dataplane.FrameInfo, error) {
+	data, ci, err := r.src.ReadFrame()
+	if err != nil {
+		return nil, ci, err
+	}
+	clear(r.buf[:cap(r.buf)]) // what the previous frame said is gone
+	r.buf = append(r.buf[:0], data...)
+	return r.buf, ci, nil
+}
+
+func (r *reusingSource) Close() error { return r.src.Close() }
+
+// TestReadBatchOutlivesFrames: the reader decodes frames in batches before
+// dedup, the flow table and the dissectors look at them. A source that
+// reuses its frame memory must give the same flows and L7 rows as a mapped
+// capture, whose frames stay valid: the batch copies the payloads it needs.
+func TestReadBatchOutlivesFrames(t *testing.T) {
+	dir := requireCorpus(t, "ndpi")
+	for _, name := range []string{"http-lines-split.pcap", "dns_ambiguous_names.pcap", "tls_verylong_certificate.pcap", "1kxun.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			run := func(reuse bool) *l7Sink {
+				src, err := dataplane.OpenPcap(filepath.Join(dir, name))
+				require.NoError(t, err)
+				var s dataplane.Source = src
+				if reuse {
+					s = &reusingSource{src: src, buf: make([]byte, 0, 1<<18)}
+				}
+				defer s.Close()
+				sink := &l7Sink{}
+				cfg := dataplane.DefaultConfig()
+				cfg.Workers, cfg.RecoverPanics = 1, false
+				cfg.Flow.Capacity = 1 << 14
+				p, err := dataplane.New(cfg, sink, nil)
+				require.NoError(t, err)
+				require.NoError(t, p.Run(context.Background(), s))
+				return sink
+			}
+			want, got := run(false), run(true)
+			require.NotEmpty(t, want.flows)
+			require.NotEmpty(t, want.logs)
+			require.Equal(t, want.flows, got.flows)
+			require.Equal(t, want.logs, got.logs)
+		})
+	}
+}
