@@ -2,8 +2,11 @@ package dissectors
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/tapflow/tapflow/internal/jsonfmt"
 )
 
 // LogType is l7_flow_log.type, DeepFlow's numbering.
@@ -55,53 +58,79 @@ func (t LogType) String() string {
 	return "unknown"
 }
 
+// logJSONSize is about the longest line AppendJSON writes without text
+// fields; AppendJSON reserves it (plus the text's length) up front so the
+// line is built without growing b midway.
+const logJSONSize = 640
+
 // AppendJSON appends l as one JSON object with l7_flow_log's column names
 // (`replay --print l7`).
 func (l *Log) AppendJSON(b []byte) []byte {
+	b = slices.Grow(b, logJSONSize+int(l.used))
 	b = append(b, `{"flow_id":`...)
-	b = strconv.AppendUint(b, l.FlowID, 10)
+	b = jsonfmt.AppendUint(b, l.FlowID)
 	b = append(b, `,"type":"`...)
 	b = append(b, l.Type.String()...)
 	b = append(b, `","start_time":"`...)
-	b = time.UnixMicro(l.StartTime).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = appendTimeMicro(b, l.StartTime)
 	b = append(b, `","end_time":"`...)
-	b = time.UnixMicro(l.EndTime).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = appendTimeMicro(b, l.EndTime)
 	b = append(b, `","tap_type":`...)
-	b = strconv.AppendUint(b, uint64(l.TapType), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.TapType))
 	b = append(b, `,"tap_port":`...)
-	b = strconv.AppendUint(b, uint64(l.TapPort), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.TapPort))
 	b = append(b, `,"vlan":`...)
-	b = strconv.AppendUint(b, uint64(l.VLAN), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.VLAN))
 	b = append(b, `,"protocol":`...)
-	b = strconv.AppendUint(b, uint64(l.Proto), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.Proto))
 	b = append(b, `,"client_ip":"`...)
 	b = l.ClientIP.AppendTo(b)
 	b = append(b, `","server_ip":"`...)
 	b = l.ServerIP.AppendTo(b)
 	b = append(b, `","client_port":`...)
-	b = strconv.AppendUint(b, uint64(l.ClientPort), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.ClientPort))
 	b = append(b, `,"server_port":`...)
-	b = strconv.AppendUint(b, uint64(l.ServerPort), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.ServerPort))
 	b = append(b, `,"l7_protocol":`...)
-	b = strconv.AppendUint(b, uint64(l.Protocol), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.Protocol))
 	b = append(b, `,"l7_protocol_str":"`...)
 	b = append(b, l.Protocol.String()...)
 	b = append(b, `","response_status":`...)
-	b = strconv.AppendUint(b, uint64(l.Status), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.Status))
 	if l.HasCode {
 		b = append(b, `,"response_code":`...)
-		b = strconv.AppendInt(b, int64(l.Code), 10)
+		if l.Code >= 0 {
+			b = jsonfmt.AppendUint(b, uint64(l.Code))
+		} else {
+			b = strconv.AppendInt(b, int64(l.Code), 10)
+		}
 	}
 	if l.HasKey {
 		b = append(b, `,"request_id":`...)
-		b = strconv.AppendUint(b, l.Key, 10)
+		b = jsonfmt.AppendUint(b, l.Key)
 	}
 	b = append(b, `,"response_duration":`...)
-	b = strconv.AppendUint(b, uint64(l.RRT), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.RRT))
 	b = append(b, `,"request_length":`...)
-	b = strconv.AppendUint(b, uint64(l.ReqLen), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.ReqLen))
 	b = append(b, `,"response_length":`...)
-	b = strconv.AppendUint(b, uint64(l.RespLen), 10)
+	b = jsonfmt.AppendUint(b, uint64(l.RespLen))
 	b = l.AppendTextJSON(b)
 	return append(b, '}')
+}
+
+// timeLayout is how AppendJSON prints times.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// appendTimeMicro writes us µs since the Unix epoch as
+// time.UnixMicro(us).UTC().AppendFormat(dst, timeLayout) does.
+func appendTimeMicro(dst []byte, us int64) []byte {
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	if out, ok := jsonfmt.AppendUTC(dst, sec, uint32(frac)); ok {
+		return out
+	}
+	return time.UnixMicro(us).UTC().AppendFormat(dst, timeLayout)
 }

@@ -181,6 +181,11 @@ func (s *jsonSink) WriteFlows(recs []flowtable.FlowRecord) {
 	}
 }
 
+// lineRoom is the free space in the writer's buffer from which printLines
+// formats a record in place: more than any line is long but for absurd
+// ones (a longer line is still printed whole, through a copy).
+const lineRoom = 4096
+
 // printLines writes each record as one JSON line.
 func printLines[T any, P interface {
 	*T
@@ -189,6 +194,15 @@ func printLines[T any, P interface {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range recs {
+		if s.w.Available() >= lineRoom {
+			// Format straight into the writer's free space: Write then
+			// just takes the bytes where they are (copy skips a slice
+			// onto itself). Should the line outgrow the space, append
+			// moved it elsewhere and Write copies it as usual.
+			b := P(&recs[i]).AppendJSON(s.w.AvailableBuffer())
+			s.w.Write(append(b, '\n'))
+			continue
+		}
 		s.buf = P(&recs[i]).AppendJSON(s.buf[:0])
 		s.buf = append(s.buf, '\n')
 		s.w.Write(s.buf)
