@@ -224,12 +224,19 @@ again:
 // and up to payloadHead bytes of payload. Not the tap identity, TTL or
 // anything an encapsulation adds. Never 0.
 func Key(m *tap.Meta) uint64 {
-	src, dst := m.Src.As16(), m.Dst.As16()
 	h := uint64(0x9E3779B97F4A7C15)
-	h = mix(h, binary.LittleEndian.Uint64(src[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(src[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(dst[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(dst[8:]))
+	if m.Src.Is4() && m.Dst.Is4() {
+		// One word for both addresses: a quarter of the hashing of a
+		// v4 packet's addresses. A v4 pair and a v6 pair never compare.
+		src, dst := m.Src.As4(), m.Dst.As4()
+		h = mix(h^4, uint64(binary.LittleEndian.Uint32(src[:]))|uint64(binary.LittleEndian.Uint32(dst[:]))<<32)
+	} else {
+		src, dst := m.Src.As16(), m.Dst.As16()
+		h = mix(h, binary.LittleEndian.Uint64(src[:8]))
+		h = mix(h, binary.LittleEndian.Uint64(src[8:]))
+		h = mix(h, binary.LittleEndian.Uint64(dst[:8]))
+		h = mix(h, binary.LittleEndian.Uint64(dst[8:]))
+	}
 	h = mix(h, uint64(m.SrcPort)|uint64(m.DstPort)<<16|uint64(m.Proto)<<32|uint64(m.TCPFlags)<<40|uint64(m.L4Checksum)<<48)
 	h = mix(h, uint64(m.IPID)|uint64(m.PayloadLen)<<32)
 	h = mix(h, uint64(m.Seq)|uint64(m.Ack)<<32)

@@ -127,9 +127,9 @@ type Engine struct {
 	toTCP     int64
 	toUDP     int64
 	touched   uint32 // Touch's loads land here, so they are not dead code
-	sess      []session
+	sess      slab[session]
 	freeSess  []uint32
-	pend      []pending
+	pend      slab[pending]
 	freePend  uint32
 	npend     int
 	lists     [2]list // 0 TCP, 1 UDP
@@ -164,8 +164,8 @@ func (e *Engine) Stats() Stats { return e.stats }
 // session its word names, so that the flow table's look-ahead overlaps that
 // miss with the other packets' ones.
 func (e *Engine) Touch(w uint32) {
-	if w&sessionBit != 0 && int(w&^sessionBit) < len(e.sess) {
-		e.touched += uint32(e.sess[w&^sessionBit].d)
+	if w&sessionBit != 0 && w&^sessionBit < e.sess.n {
+		e.touched += uint32(e.sess.at(w&^sessionBit).d)
 	}
 }
 
@@ -201,7 +201,7 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 		*v.L7 = st
 	}
 	si := st &^ sessionBit
-	s := &e.sess[si]
+	s := e.sess.at(si)
 	e.stats.Parsed++
 	recs, err := e.ds[s.d].Parse(e.recs[:0], m.Payload, &e.meta)
 	e.recs = recs[:0]
@@ -219,7 +219,7 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 			e.stats.Responses++
 			e.response(si, r, m.Timestamp)
 		default:
-			l := e.emit(&e.sess[si], dissectors.LogSession, r)
+			l := e.emit(e.sess.at(si), dissectors.LogSession, r)
 			l.StartTime, l.EndTime = m.Timestamp, m.Timestamp
 			l.ReqLen = r.Len
 		}
@@ -232,10 +232,9 @@ func (e *Engine) newSession(v *flowtable.FlowView, d, proto uint8) uint32 {
 		i = e.freeSess[n-1]
 		e.freeSess = e.freeSess[:n-1]
 	} else {
-		e.sess = append(e.sess, session{})
-		i = uint32(len(e.sess) - 1)
+		i = e.sess.add()
 	}
-	s := &e.sess[i]
+	s := e.sess.at(i)
 	s.d, s.flow, s.proto, s.n = d, v.ID, proto, 0
 	id := &s.id
 	id.client, id.clientPort = v.Client()
@@ -246,11 +245,11 @@ func (e *Engine) newSession(v *flowtable.FlowView, d, proto uint8) uint32 {
 
 // request queues r as a waiting request of session si.
 func (e *Engine) request(si uint32, r *dissectors.Record, ts int64) {
-	s := &e.sess[si]
+	s := e.sess.at(si)
 	if int(s.n) >= e.cfg.MaxInFlight {
 		e.stats.InFlightFull++
 		e.timeout(s.ring[0], ts)
-		s = &e.sess[si]
+		s = e.sess.at(si)
 	}
 	if e.npend >= e.cfg.MaxPending {
 		e.stats.PendingFull++
@@ -260,7 +259,7 @@ func (e *Engine) request(si uint32, r *dissectors.Record, ts int64) {
 		return
 	}
 	pi := e.allocPending()
-	p := &e.pend[pi]
+	p := e.pend.at(pi)
 	p.rec = *r
 	p.start, p.sess, p.udp = ts, si, s.proto == tap.ProtoUDP
 	e.link(pi)
@@ -270,10 +269,10 @@ func (e *Engine) request(si uint32, r *dissectors.Record, ts int64) {
 
 // response pairs r with its waiting request, or reports it alone.
 func (e *Engine) response(si uint32, r *dissectors.Record, ts int64) {
-	s := &e.sess[si]
+	s := e.sess.at(si)
 	at := -1
 	for i := 0; i < int(s.n); i++ {
-		q := &e.pend[s.ring[i]].rec
+		q := &e.pend.at(s.ring[i]).rec
 		if !r.HasKey || (q.HasKey && q.Key == r.Key) {
 			at = i
 			break
@@ -286,7 +285,7 @@ func (e *Engine) response(si uint32, r *dissectors.Record, ts int64) {
 		return
 	}
 	pi := s.ring[at]
-	p := &e.pend[pi]
+	p := e.pend.at(pi)
 	l := e.emit(s, dissectors.LogSession, &p.rec)
 	l.StartTime, l.EndTime, l.ReqLen, l.RespLen = p.start, ts, p.rec.Len, r.Len
 	if ts > p.start {
@@ -317,21 +316,21 @@ func merge(q, r *dissectors.Record) {
 
 // drop removes ring entry at of session si and frees its pending.
 func (e *Engine) drop(si uint32, at int) {
-	s := &e.sess[si]
+	s := e.sess.at(si)
 	pi := s.ring[at]
 	copy(s.ring[at:s.n], s.ring[at+1:s.n])
 	s.n--
 	e.unlink(pi)
-	e.pend[pi].next = e.freePend
+	e.pend.at(pi).next = e.freePend
 	e.freePend = pi
 	e.npend--
 }
 
 // timeout reports waiting request pi without its response and drops it.
 func (e *Engine) timeout(pi uint32, now int64) {
-	p := &e.pend[pi]
+	p := e.pend.at(pi)
 	si := p.sess
-	s := &e.sess[si]
+	s := e.sess.at(si)
 	e.stats.Timeouts++
 	l := e.emit(s, dissectors.LogRequest, &p.rec)
 	l.StartTime, l.EndTime, l.ReqLen = p.start, max(now, p.start), p.rec.Len
@@ -349,19 +348,18 @@ func (e *Engine) allocPending() uint32 {
 	e.npend++
 	if e.freePend != nilIdx {
 		pi := e.freePend
-		e.freePend = e.pend[pi].next
+		e.freePend = e.pend.at(pi).next
 		return pi
 	}
-	e.pend = append(e.pend, pending{})
-	return uint32(len(e.pend) - 1)
+	return e.pend.add()
 }
 
 func (e *Engine) link(pi uint32) {
-	p := &e.pend[pi]
+	p := e.pend.at(pi)
 	l := &e.lists[b2i(p.udp)]
 	p.prev, p.next = l.tail, nilIdx
 	if l.tail != nilIdx {
-		e.pend[l.tail].next = pi
+		e.pend.at(l.tail).next = pi
 	} else {
 		l.head = pi
 	}
@@ -369,15 +367,15 @@ func (e *Engine) link(pi uint32) {
 }
 
 func (e *Engine) unlink(pi uint32) {
-	p := &e.pend[pi]
+	p := e.pend.at(pi)
 	l := &e.lists[b2i(p.udp)]
 	if p.prev != nilIdx {
-		e.pend[p.prev].next = p.next
+		e.pend.at(p.prev).next = p.next
 	} else {
 		l.head = p.next
 	}
 	if p.next != nilIdx {
-		e.pend[p.next].prev = p.prev
+		e.pend.at(p.next).prev = p.prev
 	} else {
 		l.tail = p.prev
 	}
@@ -431,8 +429,8 @@ func (e *Engine) FlowEnd(v *flowtable.FlowView) {
 		return
 	}
 	si := st &^ sessionBit
-	for e.sess[si].n > 0 {
-		e.timeout(e.sess[si].ring[0], v.LastTime)
+	for e.sess.at(si).n > 0 {
+		e.timeout(e.sess.at(si).ring[0], v.LastTime)
 	}
 	e.freeSess = append(e.freeSess, si)
 }
@@ -443,8 +441,8 @@ func (e *Engine) FlowEnd(v *flowtable.FlowView) {
 func (e *Engine) Advance(now int64, final bool) {
 	for i, to := range [2]int64{e.toTCP, e.toUDP} {
 		l := &e.lists[i]
-		for l.head != nilIdx && e.pend[l.head].start+to <= now {
-			e.timeout(l.head, e.pend[l.head].start+to)
+		for l.head != nilIdx && e.pend.at(l.head).start+to <= now {
+			e.timeout(l.head, e.pend.at(l.head).start+to)
 		}
 	}
 	e.flushOut()
