@@ -165,7 +165,7 @@ func (e *Engine) Stats() Stats { return e.stats }
 // miss with the other packets' ones.
 func (e *Engine) Touch(w uint32) {
 	if w&sessionBit != 0 && w&^sessionBit < e.sess.n {
-		e.touched += uint32(e.sess.at(w&^sessionBit).d)
+		e.touched += uint32(e.sess.at(w &^ sessionBit).d)
 	}
 }
 
