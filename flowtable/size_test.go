@@ -8,9 +8,9 @@ import (
 )
 
 // TestFlowSize keeps the per-flow memory goal (architecture §9: ≤ 256 bytes
-// per active flow including the index) visible: the slab entry, the index's
-// share at the default capacity and the L7 engine's one word per slot
-// (dissectors/engine keeps a uint32 of state per flow-table slot).
+// per active flow including the index) visible: the slab entry (which holds
+// the L7 stage's word), the index's share at the default capacity and the
+// timing wheel's entry, reserved per flow.
 func TestFlowSize(t *testing.T) {
 	size := unsafe.Sizeof(flow{})
 	cfg := DefaultConfig()
@@ -18,11 +18,11 @@ func TestFlowSize(t *testing.T) {
 	tb, err := New(cfg, nopSink{}, 0)
 	require.NoError(t, err)
 	indexPerFlow := float64(len(tb.index)*4) / float64(len(tb.slab))
-	const l7PerFlow = 4
-	t.Logf("sizeof(flow) = %d bytes; index %.1f bytes/flow at capacity %d; L7 state %d; total %.1f bytes/flow",
-		size, indexPerFlow, len(tb.slab), l7PerFlow, float64(size)+indexPerFlow+l7PerFlow)
+	wheelPerFlow := float64(cap(tb.wheel.blocks)) * float64(unsafe.Sizeof(wblock{})) / float64(len(tb.slab))
+	t.Logf("sizeof(flow) = %d bytes; index %.1f bytes/flow at capacity %d; wheel %.1f; total %.1f bytes/flow",
+		size, indexPerFlow, len(tb.slab), wheelPerFlow, float64(size)+indexPerFlow+wheelPerFlow)
 	require.LessOrEqual(t, size, uintptr(240))
-	require.LessOrEqual(t, float64(size)+indexPerFlow+l7PerFlow, 256.0)
+	require.LessOrEqual(t, float64(size)+indexPerFlow+wheelPerFlow, 256.0)
 }
 
 type nopSink struct{}

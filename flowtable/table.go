@@ -144,7 +144,7 @@ type Table struct {
 	agg      aggregator
 	stats    Stats
 	l7       PayloadHandler // nil: no L7 stage
-	l7touch  Toucher        // l7, if it has per-slot state to prefetch
+	l7touch  Toucher        // l7, if it has state beyond the L7 word to prefetch
 	fv       FlowView
 	pf       prefetch
 }

@@ -1,5 +1,5 @@
 // Package hugepage asks the kernel to back the big lookup tables of the hot
-// path (flow slab and index, dedup buckets, L7 per-slot state) with 2 MiB
+// path (the flow slab and its index) with 2 MiB
 // pages. Those tables are read at random, one line per packet: with 4 KiB
 // pages nearly every lookup also misses the TLB, and the page walk is a
 // second cache miss that the CPU can overlap far less than the first.
