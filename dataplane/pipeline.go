@@ -314,13 +314,16 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		p.frags.Observe(m)
 	}
 	if p.stable == nil || !p.stable.FramesStable() {
-		if len(b.buf)+len(m.Payload) > cap(b.buf) {
-			if b.buf == nil {
-				b.buf = make([]byte, 0, readBatchFrames*maxFrame)
-			}
-			if len(b.buf)+len(m.Payload) > cap(b.buf) {
-				p.flushRead()
-			}
+		if b.buf == nil {
+			b.buf = make([]byte, 0, readBatchFrames*maxFrame)
+		}
+		if len(b.buf)+len(m.Payload) > cap(b.buf) && b.n > 0 {
+			// No room beside the batch's payloads: account the batch
+			// first, and this frame starts the next one.
+			cur := *m
+			p.flushRead()
+			b.metas[0] = cur
+			m = &b.metas[0]
 		}
 		off := len(b.buf)
 		b.buf = append(b.buf, m.Payload...)
