@@ -59,8 +59,9 @@ func (r *reusingSource) Close() error { return r.src.Close() }
 
 // TestReadBatchOutlivesFrames: the reader decodes frames in batches before
 // dedup, the flow table and the dissectors look at them. A source that
-// reuses its frame memory must give the same flows and L7 rows as a mapped
-// capture, whose frames stay valid: the batch copies the payloads it needs.
+// reuses its frame memory must give the same flows and L7 rows as a pcap
+// file, whose frames stay valid for 16 reads: the batch copies the payloads
+// it needs.
 func TestReadBatchOutlivesFrames(t *testing.T) {
 	dir := requireCorpus(t, "ndpi")
 	for _, name := range []string{"http-lines-split.pcap", "dns_ambiguous_names.pcap", "tls_verylong_certificate.pcap", "1kxun.pcap"} {
@@ -89,4 +90,66 @@ func TestReadBatchOutlivesFrames(t *testing.T) {
 			require.Equal(t, want.logs, got.logs)
 		})
 	}
+}
+
+// keepingSource keeps each frame for exactly kept further reads, then
+// overwrites it, and puts an undecodable frame between every two real ones.
+type keepingSource struct {
+	src   *dataplane.PcapFile
+	ring  [][]byte
+	calls int
+	odd   bool
+}
+
+func (k *keepingSource) FramesKept() int { return len(k.ring) - 1 }
+
+func (k *keepingSource) ReadFrame() ([]byte, dataplane.FrameInfo, error) {
+	slot := &k.ring[k.calls%len(k.ring)]
+	k.calls++
+	clear((*slot)[:cap(*slot)])
+	if k.odd = !k.odd; k.odd {
+		*slot = append((*slot)[:0], 0xde, 0xad) // too short for Ethernet
+		return *slot, dataplane.FrameInfo{LinkType: 1, WireLen: 2}, nil
+	}
+	data, ci, err := k.src.ReadFrame()
+	if err != nil {
+		return nil, ci, err
+	}
+	*slot = append((*slot)[:0], data...)
+	return *slot, ci, nil
+}
+
+func (k *keepingSource) Close() error { return k.src.Close() }
+
+// TestReadBatchKeptFrames: a source that keeps frames for 16 reads lets the
+// reader batch them uncopied, but undecodable frames in between stretch a
+// batch of 16 over more reads than that; the batch is accounted before its
+// first frame can be overwritten.
+func TestReadBatchKeptFrames(t *testing.T) {
+	path := filepath.Join(requireCorpus(t, "ndpi"), "1kxun.pcap")
+	run := func(keep bool) *l7Sink {
+		src, err := dataplane.OpenPcap(path)
+		require.NoError(t, err)
+		var s dataplane.Source = src
+		if keep {
+			ks := &keepingSource{src: src, ring: make([][]byte, 17)}
+			for i := range ks.ring {
+				ks.ring[i] = make([]byte, 0, 1<<18)
+			}
+			s = ks
+		}
+		defer s.Close()
+		sink := &l7Sink{}
+		cfg := dataplane.DefaultConfig()
+		cfg.Workers, cfg.RecoverPanics = 1, false
+		cfg.Flow.Capacity = 1 << 14
+		p, err := dataplane.New(cfg, sink, nil)
+		require.NoError(t, err)
+		require.NoError(t, p.Run(context.Background(), s))
+		return sink
+	}
+	want, got := run(false), run(true)
+	require.NotEmpty(t, want.logs)
+	require.Equal(t, want.flows, got.flows)
+	require.Equal(t, want.logs, got.logs)
 }

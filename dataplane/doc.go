@@ -23,6 +23,8 @@
 // batches of 256 over channels, and every counter is a plain field of its
 // owner, published to atomics once per batch (or per ring block) for
 // /metrics. Bad frames are counted by reason and never stop the pipeline.
-// A source's frame is valid until the next ReadFrame (a mapped pcap file's
-// until Close); the pipeline copies payloads into its batches before that.
+// A source's frame is valid until the next ReadFrame, or for as many more
+// reads as its FramesKept says (a pcap file: 16); the reader batches 16
+// frames for dedup and the flow table's look-ahead and copies the payloads
+// of frames that would not last that long.
 package dataplane

@@ -19,17 +19,16 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 var ErrTruncated = errors.New("capture file truncated")
 
 // PcapFile reads a pcap or pcapng file. A classic pcap in a regular file is
-// mapped into memory and its frames are returned in place (pcapmmap.go);
-// pcapng, pipes and other non-regular files, and files that cannot be
-// mapped, are streamed (pcapreader.go, gopacket's pcapng reader).
+// read in chunks into two buffers and its frames are returned in place
+// (pcapbuf.go); pcapng, pipes and other non-regular files are
+// streamed (pcapreader.go, gopacket's pcapng reader).
 type PcapFile struct {
-	f      *os.File
-	mm     *mappedPcap // records left in the mapping; nil when streaming
-	mapped []byte      // the whole mapping, unmapped by Close; nil if none
-	pcap   *pcapReader
-	ng     *pcapgo.NgReader
-	link   uint32
-	n      uint64
+	f    *os.File
+	bp   *bufPcap // the buffered reader of a classic pcap; nil when streaming
+	pcap *pcapReader
+	ng   *pcapgo.NgReader
+	link uint32
+	n    uint64
 }
 
 // OpenPcap opens path and sniffs whether it is pcap or pcapng.
@@ -38,7 +37,7 @@ func OpenPcap(path string) (*PcapFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := openMapped(f)
+	p := openBuffered(f)
 	if p == nil {
 		p, err = newPcap(f)
 	}
@@ -82,17 +81,18 @@ func (p *PcapFile) LinkType() uint32 { return p.link }
 // ReadFrame returns the next frame. A file cut mid-record ends with an
 // error wrapping ErrTruncated after the complete frames before the cut.
 //
-// Lifetime: a frame of a mapped classic pcap is a read-only slice of the
-// mapping, valid until Close (writing to it faults); a streamed frame (pcapng,
-// a pipe, a file that could not be mapped, or records a file gained after it
-// was opened) is valid until the next call, as Source promises.
+// Lifetime: the frame stays valid (unchanged) during the next FramesKept()
+// calls; the call after those may overwrite it. A frame of a classic pcap in
+// a regular file lies in one of the reader's two buffers and is kept for 16
+// further calls; a streamed frame (pcapng, a pipe) only until the next call,
+// as Source promises. No frame is valid after Close.
 func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
-	if p.mm != nil {
-		if data, ci, ok := p.mm.next(); ok {
+	if p.bp != nil {
+		if data, ci, ok := p.bp.next(); ok {
 			p.n++
 			return data, ci, nil
 		}
-		return p.mappedEnd()
+		return p.bufEnd()
 	}
 	var (
 		data []byte
@@ -124,19 +124,21 @@ func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
 	return data, FrameInfo{Timestamp: ci.Timestamp.UnixMicro(), WireLen: uint32(wire), LinkType: link}, nil
 }
 
-// FramesStable reports whether the frame ReadFrame returned last stays
-// valid after the next call: true for a frame of the mapping (valid until
-// Close), so the pipeline batches such frames without copying them.
-func (p *PcapFile) FramesStable() bool { return p.mm != nil }
-
-// Close unmaps and closes the file. Frames returned before are invalid
-// after it, mapped ones included.
-func (p *PcapFile) Close() error {
-	if p.mapped == nil {
-		return p.f.Close()
+// FramesKept reports for how many further ReadFrame calls the frame
+// ReadFrame returned last stays valid: 16 (pcapBufKept) for a classic pcap
+// read through the buffers, a lower bound whatever the record sizes; 0 for
+// a streamed frame, which the next call overwrites.
+func (p *PcapFile) FramesKept() int {
+	if p.bp != nil {
+		return pcapBufKept
 	}
-	uerr := unmapFile(p.mapped)
-	p.mapped = nil
-	p.mm = &mappedPcap{err: os.ErrClosed} // a later ReadFrame fails instead of faulting
-	return errors.Join(uerr, p.f.Close())
+	return 0
+}
+
+// Close closes the file. Frames returned before are invalid after it.
+func (p *PcapFile) Close() error {
+	if p.bp != nil {
+		p.bp = &bufPcap{err: os.ErrClosed} // a later ReadFrame fails; the buffers go to the collector
+	}
+	return p.f.Close()
 }

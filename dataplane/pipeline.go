@@ -102,7 +102,7 @@ type Pipeline struct {
 	// rb holds decoded frames until readBatch of them are there: dedup and
 	// the flow table then look up a batch at once (see flushRead).
 	rb     readBatch
-	stable interface{ FramesStable() bool } // the source, if it may keep its frames
+	keeper framesKeeper // the source, if it may keep its frames for a while
 
 	// Reader-owned counters, published to pub once per batch.
 	c   counters
@@ -117,13 +117,26 @@ type Pipeline struct {
 }
 
 // readBatch is the frames decoded and not yet deduplicated or accounted.
-// Their payloads alias the source's frames when the source keeps them
-// (FramesStable), and are copied into buf otherwise.
+// Their payloads alias the source's frames when the source keeps them long
+// enough (framesKeeper), and are copied into buf otherwise.
 type readBatch struct {
 	metas [readBatchFrames]tap.Meta
 	keys  [readBatchFrames]uint64 // dedup keys
 	n     int
 	buf   []byte
+	// aliased is set when a payload in the batch aliases a source frame;
+	// reads counts the ReadFrame calls since the first such frame.
+	aliased bool
+	reads   int
+}
+
+// framesKeeper is a Source that keeps each frame unchanged for a number of
+// further ReadFrame calls (PcapFile: 16), so the reader can batch its frames
+// without copying them.
+type framesKeeper interface {
+	// FramesKept is for how many further calls the frame returned last
+	// stays valid.
+	FramesKept() int
 }
 
 // readBatchFrames is the reader's batch: as many as the flow table looks
@@ -228,7 +241,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 			}()
 		}
 	}
-	p.stable, _ = src.(interface{ FramesStable() bool })
+	p.keeper, _ = src.(framesKeeper)
 	var runErr error
 	for {
 		err, done := p.readLoop(ctx, src)
@@ -277,7 +290,13 @@ func (p *Pipeline) readLoop(ctx context.Context, src Source) (err error, done bo
 		if n&63 == 0 && ctx.Err() != nil {
 			return nil, true
 		}
+		if b := &p.rb; b.aliased && b.reads >= readBatchFrames {
+			// The next read may overwrite the batch's first frame:
+			// undecodable frames came in between.
+			p.flushRead()
+		}
 		data, ci, err := src.ReadFrame()
+		p.rb.reads++
 		if err != nil {
 			if errors.Is(err, ErrTimeout) {
 				if ctx.Err() != nil {
@@ -313,7 +332,11 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 	if m.Fragment || m.MoreFrags {
 		p.frags.Observe(m)
 	}
-	if p.stable == nil || !p.stable.FramesStable() {
+	if p.keeper != nil && p.keeper.FramesKept() >= readBatchFrames {
+		if !b.aliased {
+			b.aliased, b.reads = true, 0
+		}
+	} else {
 		if b.buf == nil {
 			b.buf = make([]byte, 0, readBatchFrames*maxFrame)
 		}
@@ -345,7 +368,7 @@ const maxFrame = 1 << 16
 func (p *Pipeline) flushRead() {
 	b := &p.rb
 	ms := b.metas[:b.n]
-	b.n, b.buf = 0, b.buf[:0]
+	b.n, b.buf, b.aliased = 0, b.buf[:0], false
 	if len(ms) == 0 {
 		return
 	}
