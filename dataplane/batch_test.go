@@ -38,6 +38,20 @@ func (s *l7Sink) WriteL7(logs []dissectors.Log) {
 	}
 }
 
+// runL7 runs src through one worker with every dissector, then closes it.
+func runL7(t *testing.T, src dataplane.Source) *l7Sink {
+	t.Helper()
+	defer src.Close()
+	sink := &l7Sink{}
+	cfg := dataplane.DefaultConfig()
+	cfg.Workers, cfg.RecoverPanics = 1, false
+	cfg.Flow.Capacity = 1 << 14
+	p, err := dataplane.New(cfg, sink, nil)
+	require.NoError(t, err)
+	require.NoError(t, p.Run(context.Background(), src))
+	return sink
+}
+
 // reusingSource hands out each frame in one buffer that the next read
 // overwrites, as a capture ring does, and does not offer FramesStable.
 type reusingSource struct {
@@ -69,19 +83,10 @@ func TestReadBatchOutlivesFrames(t *testing.T) {
 			run := func(reuse bool) *l7Sink {
 				src, err := dataplane.OpenPcap(filepath.Join(dir, name))
 				require.NoError(t, err)
-				var s dataplane.Source = src
 				if reuse {
-					s = &reusingSource{src: src, buf: make([]byte, 0, 1<<18)}
+					return runL7(t, &reusingSource{src: src, buf: make([]byte, 0, 1<<18)})
 				}
-				defer s.Close()
-				sink := &l7Sink{}
-				cfg := dataplane.DefaultConfig()
-				cfg.Workers, cfg.RecoverPanics = 1, false
-				cfg.Flow.Capacity = 1 << 14
-				p, err := dataplane.New(cfg, sink, nil)
-				require.NoError(t, err)
-				require.NoError(t, p.Run(context.Background(), s))
-				return sink
+				return runL7(t, src)
 			}
 			want, got := run(false), run(true)
 			require.NotEmpty(t, want.flows)
@@ -130,23 +135,14 @@ func TestReadBatchKeptFrames(t *testing.T) {
 	run := func(keep bool) *l7Sink {
 		src, err := dataplane.OpenPcap(path)
 		require.NoError(t, err)
-		var s dataplane.Source = src
-		if keep {
-			ks := &keepingSource{src: src, ring: make([][]byte, 17)}
-			for i := range ks.ring {
-				ks.ring[i] = make([]byte, 0, 1<<18)
-			}
-			s = ks
+		if !keep {
+			return runL7(t, src)
 		}
-		defer s.Close()
-		sink := &l7Sink{}
-		cfg := dataplane.DefaultConfig()
-		cfg.Workers, cfg.RecoverPanics = 1, false
-		cfg.Flow.Capacity = 1 << 14
-		p, err := dataplane.New(cfg, sink, nil)
-		require.NoError(t, err)
-		require.NoError(t, p.Run(context.Background(), s))
-		return sink
+		ks := &keepingSource{src: src, ring: make([][]byte, 17)}
+		for i := range ks.ring {
+			ks.ring[i] = make([]byte, 0, 1<<18)
+		}
+		return runL7(t, ks)
 	}
 	want, got := run(false), run(true)
 	require.NotEmpty(t, want.logs)

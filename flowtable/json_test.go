@@ -66,22 +66,6 @@ func BenchmarkFlowRecordJSON(b *testing.B) {
 	b.SetBytes(int64(n / max(i, 1)))
 }
 
-// appendTimeOld is appendTime as it was before it formatted dates itself:
-// the reference its output must equal for every time.
-func appendTimeOld(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, sec := t.Clock()
-	dst = appendDigits(dst, y, 4)
-	dst = appendDigits(append(dst, '-'), int(mo), 2)
-	dst = appendDigits(append(dst, '-'), d, 2)
-	dst = appendDigits(append(dst, 'T'), h, 2)
-	dst = appendDigits(append(dst, ':'), mi, 2)
-	dst = appendDigits(append(dst, ':'), sec, 2)
-	dst = appendDigits(append(dst, '.'), t.Nanosecond()/1000, 6)
-	return append(dst, 'Z')
-}
-
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // checkAppendTime compares appendTime with the old code for t and, for
@@ -90,7 +74,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 func checkAppendTime(t testing.TB, tm time.Time) {
 	t.Helper()
 	got := string(appendTime([]byte("x"), tm))
-	if want := "x" + string(appendTimeOld(nil, tm)); got != want {
+	if want := "x" + string(appendTimeSlow(nil, tm)); got != want {
 		t.Fatalf("appendTime(%d s %d ns) = %q, want %q", tm.Unix(), tm.Nanosecond(), got, want)
 	}
 	if y := tm.UTC().Year(); y >= 0 && y <= 9999 {
@@ -174,7 +158,7 @@ func appendJSONOld(r *FlowRecord, dst []byte) []byte {
 		return append(dst, '"')
 	}
 	tm := func(dst []byte, k string, t time.Time) []byte {
-		return append(appendTimeOld(append(key(dst, k), '"'), t), '"')
+		return append(appendTimeSlow(append(key(dst, k), '"'), t), '"')
 	}
 	u := func(dst []byte, k string, v uint64) []byte {
 		return strconv.AppendUint(key(dst, k), v, 10)
