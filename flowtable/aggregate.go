@@ -38,6 +38,7 @@ type aggEntry struct {
 type aggSet struct {
 	idx     map[aggKey]uint32
 	entries []aggEntry
+	peak    int // most entries the set has held
 }
 
 func (s *aggSet) init(n int) {
@@ -58,8 +59,19 @@ func (s *aggSet) get(k *aggKey) uint32 {
 
 func (s *aggSet) add(k *aggKey, m *Meter) { s.entries[s.get(k)].m.Add(m) }
 
+// reset empties the set. Clearing a Go map costs time in proportion to
+// the most it ever held, not to what it holds: after one busy second a
+// set would pay for that second at every reset. A set well below its peak
+// deletes its keys one by one instead.
 func (s *aggSet) reset() {
-	clear(s.idx)
+	s.peak = max(s.peak, len(s.entries))
+	if len(s.entries)*8 < s.peak {
+		for i := range s.entries {
+			delete(s.idx, s.entries[i].key)
+		}
+	} else {
+		clear(s.idx)
+	}
 	s.entries = s.entries[:0]
 }
 

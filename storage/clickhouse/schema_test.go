@@ -241,3 +241,14 @@ func TestDropOldPartitions(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, dropped)
 }
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9000": true, "127.1.2.3:9000": true, "[::1]:9000": true, "localhost:9000": true,
+		"192.0.2.10:9000": false, "[2001:db8::1]:9000": false, "ch.example.net:9000": false, "127.0.0.1": false,
+	} {
+		if got := isLoopback(addr); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
