@@ -348,3 +348,28 @@ func TestAggregatesOff(t *testing.T) {
 	require.Zero(t, tb.Stats().MetricRows)
 	require.Nil(t, tb.agg.sec.idx)
 }
+
+// TestAggSetReset: a set emptied after a busy second (map cleared) and
+// after a quiet one far below that peak (keys deleted one by one) forgets
+// every key and numbers new ones from 0 again.
+func TestAggSetReset(t *testing.T) {
+	var s aggSet
+	s.init(4)
+	fill := func(n int, sec int64) {
+		for i := range n {
+			k := aggKey{sec: sec, srvPort: uint16(i)}
+			require.Equal(t, uint32(i), s.get(&k))
+			require.Equal(t, uint32(i), s.get(&k), "the same key again")
+		}
+		require.Len(t, s.idx, n)
+	}
+	fill(1000, 1)
+	s.reset() // at its peak: clear
+	require.Empty(t, s.idx)
+	fill(10, 2)
+	s.reset() // far below the peak: deletes
+	require.Empty(t, s.idx)
+	require.Empty(t, s.entries)
+	fill(10, 2) // the deleted keys come back as new entries
+	require.Equal(t, 1000, s.peak)
+}
