@@ -53,7 +53,7 @@ func runL7(t *testing.T, src dataplane.Source) *l7Sink {
 }
 
 // reusingSource hands out each frame in one buffer that the next read
-// overwrites, as a capture ring does, and does not offer FramesStable.
+// overwrites, as a capture ring does, and does not offer FramesKept.
 type reusingSource struct {
 	src *dataplane.PcapFile
 	buf []byte

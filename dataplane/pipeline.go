@@ -99,7 +99,7 @@ type Pipeline struct {
 	dedup   *dedup.Filter // nil when dedup is off
 	frags   *fragments.Cache
 	workers []*worker
-	// rb holds decoded frames until readBatch of them are there: dedup and
+	// rb holds decoded frames until readBatchFrames of them are there: dedup and
 	// the flow table then look up a batch at once (see flushRead).
 	rb     readBatch
 	keeper framesKeeper // the source, if it may keep its frames for a while

@@ -13,7 +13,7 @@ type PayloadHandler interface {
 	// Payload is called for each TCP or UDP packet that carries payload,
 	// after its flow accounted it. v and m are valid only during the call.
 	Payload(v *FlowView, m *tap.Meta)
-	// FlowEnd is called when the flow in v.Slot ends, before its report
+	// FlowEnd is called when the flow in v ends, before its report
 	// leaves and before the slot is reused.
 	FlowEnd(v *FlowView)
 	// Advance is called when the table's clock enters a new second (now,
@@ -21,11 +21,9 @@ type PayloadHandler interface {
 	Advance(now int64, final bool)
 }
 
-// FlowView is what the L7 stage learns of a flow: its slab slot (stable
-// until FlowEnd, so a handler can index per-flow state by it), its id, the
-// packet's direction and the flow's identity.
+// FlowView is what the L7 stage learns of a flow: its id, the packet's
+// direction, the flow's identity and the word it keeps for the handler.
 type FlowView struct {
-	Slot     uint32
 	ID       uint64
 	ToServer bool // the packet goes client → server
 	// LastTime is the flow's last packet (µs), for FlowEnd.
@@ -82,12 +80,9 @@ type Toucher interface {
 	Touch(w uint32)
 }
 
-// Capacity is the number of slab slots: FlowView.Slot is below it.
-func (t *Table) Capacity() int { return len(t.slab) }
-
 // view fills the table's reusable FlowView (a field, so passing it to the
-// handler does not allocate) for flow idx.
-func (t *Table) view(idx uint32, f *flow) *FlowView {
-	t.fv = FlowView{Slot: idx, ID: f.id, LastTime: f.lastTime(), L7: &f.l7, key: &f.key, clientLo: f.flags&fClientIsLo != 0}
+// handler does not allocate) for flow f.
+func (t *Table) view(f *flow) *FlowView {
+	t.fv = FlowView{ID: f.id, LastTime: f.lastTime(), L7: &f.l7, key: &f.key, clientLo: f.flags&fClientIsLo != 0}
 	return &t.fv
 }

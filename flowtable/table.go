@@ -430,7 +430,7 @@ func (t *Table) update(m *tap.Meta, k *Key, h uint32, fromLo bool) {
 	before := f.timeout(&t.to)
 	f.update(m, fromLo, &t.stats, t.meter(f))
 	if t.l7 != nil && len(m.Payload) > 0 && (m.Proto == tap.ProtoTCP || m.Proto == tap.ProtoUDP) && !m.Fragment {
-		v := t.view(idx, f)
+		v := t.view(f)
 		v.ToServer = fromLo == v.clientLo
 		t.l7.Payload(v, m)
 	}
@@ -618,7 +618,7 @@ func (t *Table) release(idx uint32, ct CloseType) {
 func (t *Table) close(idx uint32, ct CloseType) {
 	f := &t.slab[idx]
 	if t.l7 != nil {
-		t.l7.FlowEnd(t.view(idx, f))
+		t.l7.FlowEnd(t.view(f))
 	}
 	a := t.endMeter(f)
 	f.finish(a)
