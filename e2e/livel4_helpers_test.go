@@ -552,9 +552,16 @@ type liveRec struct {
 // largest, and CloseType is the final report's.
 func (l *liveLab) replayLive(bin string) map[uint16]*liveRec {
 	l.t.Helper()
-	r := replay(bin, l.pcap)
-	require.Empty(l.t, r.crashed(), "replay: %s", r.stderrHead())
-	require.Equal(l.t, 0, r.ExitCode, "replay: %s", r.stderrHead())
+	return replayLiveFlows(l.t, bin, l.pcap)
+}
+
+// replayLiveFlows replays capture and returns its flows to livePort by
+// client port, the records of one flow summed.
+func replayLiveFlows(t *testing.T, bin, capture string) map[uint16]*liveRec {
+	t.Helper()
+	r := replay(bin, capture)
+	require.Empty(t, r.crashed(), "replay: %s", r.stderrHead())
+	require.Equal(t, 0, r.ExitCode, "replay: %s", r.stderrHead())
 	flows := map[uint16]*liveRec{}
 	l4out, _ := splitL7(r.Stdout)
 	sc := bufio.NewScanner(bytes.NewReader(l4out))
@@ -565,7 +572,7 @@ func (l *liveLab) replayLive(bin string) map[uint16]*liveRec {
 			continue
 		}
 		var x liveRec
-		require.NoError(l.t, json.Unmarshal(line, &x), "%s", line)
+		require.NoError(t, json.Unmarshal(line, &x), "%s", line)
 		if x.ServerPort != livePort {
 			continue
 		}
@@ -575,13 +582,13 @@ func (l *liveLab) replayLive(bin string) map[uint16]*liveRec {
 			*m = x
 			flows[x.ClientPort] = m
 		} else {
-			require.Equal(l.t, m.FlowID, x.FlowID, "client port %d has two flows:\n%s\n%s", x.ClientPort, m.Lines[0], line)
+			require.Equal(t, m.FlowID, x.FlowID, "client port %d has two flows:\n%s\n%s", x.ClientPort, m.Lines[0], line)
 			m.add(&x)
 		}
 		m.CloseTypes = append(m.CloseTypes, x.CloseType)
 		m.Lines = append(m.Lines, string(line))
 	}
-	require.NoError(l.t, sc.Err())
+	require.NoError(t, sc.Err())
 	return flows
 }
 
@@ -620,11 +627,18 @@ type liveSeg struct {
 // liveSegments returns the segments of the flow from client port cport.
 func (l *liveLab) liveSegments(cport uint16) []liveSeg {
 	l.t.Helper()
-	f, err := os.Open(l.pcap)
-	require.NoError(l.t, err)
+	return liveSegmentsOf(l.t, l.pcap, cport)
+}
+
+// liveSegmentsOf returns the segments of capture's flow from client port
+// cport to livePort.
+func liveSegmentsOf(t *testing.T, capture string, cport uint16) []liveSeg {
+	t.Helper()
+	f, err := os.Open(capture)
+	require.NoError(t, err)
 	defer f.Close()
 	r, err := pcapgo.NewReader(f)
-	require.NoError(l.t, err)
+	require.NoError(t, err)
 	var segs []liveSeg
 	var eth layers.Ethernet
 	var ip layers.IPv4
@@ -634,7 +648,7 @@ func (l *liveLab) liveSegments(cport uint16) []liveSeg {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break
 		}
-		require.NoError(l.t, err)
+		require.NoError(t, err)
 		if eth.DecodeFromBytes(data, nil) != nil || eth.EthernetType != layers.EthernetTypeIPv4 ||
 			ip.DecodeFromBytes(eth.Payload, nil) != nil || ip.Protocol != layers.IPProtocolTCP ||
 			tcp.DecodeFromBytes(ip.Payload, nil) != nil {
@@ -768,13 +782,23 @@ type liveSeqStats struct {
 	MergedOpenAtEnd              int
 	// SingleGapLost is that tracker's count of losses before the tap.
 	SingleGapLost int
+	// How that tracker classes the segments behind the highest sequence,
+	// asked for or not: repeats it takes for fills of its gap (and of
+	// those the ones the server had not ACKed), true fills it takes for
+	// repeats (the server ACKed past their bytes first), and whether its
+	// gap is open at the end.
+	RepeatsAsFills, RepeatsUnackedAsFills int
+	FillsAsRepeats, FillsUnackedAsRepeats int
+	GapOpenAtEnd                          int
 }
 
 func (st liveSeqStats) String() string {
 	return fmt.Sprintf("holes %d (retransmitted fills %d of which %d spurious, late fills %d, never filled %d), repeats %d (unACKed %d); "+
-		"a single-gap tracker counts %d losses before the tap, taking %d late segments, %d repeats and %d open merged gap for losses",
+		"a single-gap tracker counts %d losses before the tap, taking %d late segments, %d repeats and %d open merged gap for losses; "+
+		"it takes %d repeats (%d unACKed) for fills and %d fills (%d unACKed) for repeats",
 		st.Holes, st.RetransFills, st.SpuriousFills, st.LateFills, st.OpenAtEnd, st.Repeats, st.RepeatsUnacked,
-		st.SingleGapLost, len(st.LateAsLostAt), len(st.RepeatAsLostAt), st.MergedOpenAtEnd)
+		st.SingleGapLost, len(st.LateAsLostAt), len(st.RepeatAsLostAt), st.MergedOpenAtEnd,
+		st.RepeatsAsFills, st.RepeatsUnackedAsFills, st.FillsAsRepeats, st.FillsUnackedAsRepeats)
 }
 
 func max32(a, b uint32) uint32 {
@@ -881,7 +905,7 @@ func liveSeqShape(segs []liveSeg) liveSeqStats {
 			}
 		}
 		open = rest
-		late, repeat := false, false
+		late, repeat, unacked := false, false, !acked || lt(maxAck, hi)
 		switch {
 		case hit != nil && int16(s.ipid-hit.id) < 0:
 			st.LateFills++
@@ -897,12 +921,25 @@ func liveSeqShape(segs []liveSeg) liveSeqStats {
 					f.hi = f.lo // count once
 				}
 			}
-			if !acked || lt(maxAck, hi) {
+			if unacked {
 				st.RepeatsUnacked++
 			}
 		}
 		// The single-gap tracker.
-		if gLo != gHi && lt(lo, gHi) && lt(gLo, hi) {
+		inGap := gLo != gHi && lt(lo, gHi) && lt(gLo, hi)
+		switch {
+		case inGap && repeat:
+			st.RepeatsAsFills++
+			if unacked {
+				st.RepeatsUnackedAsFills++
+			}
+		case !inGap && !repeat:
+			st.FillsAsRepeats++
+			if unacked {
+				st.FillsUnackedAsRepeats++
+			}
+		}
+		if inGap {
 			if gAsked {
 				st.SingleGapLost++
 				if late {
@@ -927,6 +964,7 @@ func liveSeqShape(segs []liveSeg) liveSeqStats {
 	st.OpenAtEnd = len(open)
 	if gLo != gHi {
 		st.SingleGapLost++
+		st.GapOpenAtEnd = 1
 		if len(open) == 0 {
 			st.MergedOpenAtEnd = 1
 		}

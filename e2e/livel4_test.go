@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,9 @@ import (
 // Known discrepancy (liveCheckOvercount): tapflow may count as lost before
 // the tap segments that were reordered, or that the tap had seen; those
 // runs of the loss and reordering scenarios skip loudly with the evidence.
+// A repeat inside a merged gap counting as a fill (liveCheckAccounting) is
+// logged and accounted exactly; TestLiveL4Captures keeps the runs that
+// showed these patterns.
 func TestLiveL4(t *testing.T) {
 	bin := requireBinary(t)
 	requireRoot(t)
@@ -237,7 +242,7 @@ func TestLiveL4(t *testing.T) {
 				require.Positive(t, r.LostTx)
 				require.Positive(t, r.LostBeforeTapTx)
 				require.LessOrEqual(t, r.LostBeforeTapTx, r.LostTx)
-				liveCheckOvercount(t, l, r, st, segs)
+				liveCheckOvercount(t, l.keepCapture, r, st, segs)
 				liveCheckAccounting(t, r, st)
 			},
 		},
@@ -264,7 +269,7 @@ func TestLiveL4(t *testing.T) {
 				require.Zero(t, st.RetransFills, "a DROP in the server's INPUT must leave no hole at the tap that a retransmission fills")
 				require.GreaterOrEqual(t, st.Repeats, drops, "every dropped segment is retransmitted past the tap")
 				require.Equal(t, 1, r.CloseType)
-				liveCheckOvercount(t, l, r, st, segs)
+				liveCheckOvercount(t, l.keepCapture, r, st, segs)
 				require.Zero(t, r.LostBeforeTapTx)
 				require.Positive(t, r.LostTx)
 				liveCheckAccounting(t, r, st)
@@ -299,7 +304,7 @@ func TestLiveL4(t *testing.T) {
 					t.Skip("the second link reordered nothing in this run; no reordering to classify")
 				}
 				require.Equal(t, 1, r.CloseType)
-				liveCheckOvercount(t, l, r, st, segs)
+				liveCheckOvercount(t, l.keepCapture, r, st, segs)
 				// A hole filled by a (spurious) retransmission before its
 				// late original arrives looks like a loss before the tap to
 				// anything but the receiver's D-SACK or the IP IDs: tapflow
@@ -327,7 +332,7 @@ func TestLiveL4(t *testing.T) {
 				require.Zero(t, r.ZeroWinTx)
 				st := liveSeqShape(segs)
 				t.Logf("tap: %v", st)
-				liveCheckOvercount(t, l, r, st, segs)
+				liveCheckOvercount(t, l.keepCapture, r, st, segs)
 				require.Zero(t, r.LostBeforeTapTx)
 				liveCheckAccounting(t, r, st)
 			},
@@ -364,19 +369,80 @@ func TestLiveL4(t *testing.T) {
 	}
 }
 
+// TestLiveL4Captures replays captures of TestLiveL4 runs whose netem
+// pattern once broke a check (testdata/livel4/NAME-CLIENTPORT.pcap.gz),
+// through the same loss and reordering checks: rare patterns stay covered
+// on every run, without root and without luck.
+func TestLiveL4Captures(t *testing.T) {
+	bin := requireBinary(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "livel4", "*.pcap.gz"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, gz := range files {
+		name := strings.TrimSuffix(filepath.Base(gz), ".pcap.gz")
+		cut := strings.LastIndexByte(name, '-')
+		require.Positive(t, cut, "%s: want NAME-CLIENTPORT.pcap.gz", gz)
+		cport, err := strconv.ParseUint(name[cut+1:], 10, 16)
+		require.NoError(t, err, "%s: want NAME-CLIENTPORT.pcap.gz", gz)
+		t.Run(name[:cut], func(t *testing.T) {
+			capture := gunzipTemp(t, gz)
+			r := replayLiveFlows(t, bin, capture)[uint16(cport)]
+			require.NotNil(t, r, "no flow from client port %d", cport)
+			segs := liveSegmentsOf(t, capture, uint16(cport))
+			st := liveSeqShape(segs)
+			t.Logf("tap: %v\ntapflow: %s", st, strings.Join(r.Lines, "\n"))
+			require.Equal(t, 1, r.CloseType)
+			require.Positive(t, st.LateFills+st.RetransFills, "the capture holds no fill: nothing to check")
+			liveCheckOvercount(t, func() string { return gz }, r, st, segs)
+			liveCheckAccounting(t, r, st)
+		})
+	}
+}
+
+// gunzipTemp decompresses gz into the test's temporary directory.
+func gunzipTemp(t *testing.T, gz string) string {
+	t.Helper()
+	f, err := os.Open(gz)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(gz), ".gz"))
+	w, err := os.Create(out)
+	require.NoError(t, err)
+	_, err = io.Copy(w, zr)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return out
+}
+
 // liveCheckAccounting checks tapflow's client → server counters against
 // the capture, once lost_before_tap is within what the capture allows
 // (liveCheckOvercount): every fill of a hole is out of order or lost before
 // the tap; retransmissions are the repeats plus the fills lost before the
 // tap; losses are those fills plus the repeats the server had not ACKed
 // (lost after the tap).
+//
+// tapflow keeps one gap per direction (240 bytes per flow leave no room for
+// more), so where holes open while one is open it cannot tell a repeat of
+// bytes it saw inside the merged gap from a fill, and a fill of bytes the
+// server ACKed past first looks like a repeat to it. The capture says which
+// segments those are (liveSeqShape); the equations move exactly them from
+// one side to the other, and the log says so.
 func liveCheckAccounting(t *testing.T, r *liveRec, st liveSeqStats) {
 	t.Helper()
-	require.Equal(t, uint64(st.LateFills+st.RetransFills), r.OOOTx+r.LostBeforeTapTx-uint64(st.OpenAtEnd),
+	if st.RepeatsAsFills+st.FillsAsRepeats > 0 {
+		t.Logf("KNOWN DISCREPANCY (one gap per direction): %d repeats inside the merged gap count as fills, %d fills as repeats (%v)",
+			st.RepeatsAsFills, st.FillsAsRepeats, st)
+	}
+	fills := st.LateFills + st.RetransFills + st.RepeatsAsFills - st.FillsAsRepeats
+	repeats := st.Repeats - st.RepeatsAsFills + st.FillsAsRepeats
+	unacked := st.RepeatsUnacked - st.RepeatsUnackedAsFills + st.FillsUnackedAsRepeats
+	require.Equal(t, uint64(fills), r.OOOTx+r.LostBeforeTapTx-uint64(st.GapOpenAtEnd),
 		"every fill is out of order or lost before the tap (%v)", st)
-	require.Equal(t, uint64(st.Repeats)+r.LostBeforeTapTx-uint64(st.OpenAtEnd), r.RetransTx,
+	require.Equal(t, uint64(repeats)+r.LostBeforeTapTx-uint64(st.GapOpenAtEnd), r.RetransTx,
 		"retransmissions: repeats and fills lost before the tap (%v)", st)
-	require.Equal(t, uint64(st.RepeatsUnacked)+r.LostBeforeTapTx, r.LostTx,
+	require.Equal(t, uint64(unacked)+r.LostBeforeTapTx, r.LostTx,
 		"losses: before the tap, and repeats of data the server had not ACKed (%v)", st)
 	require.Zero(t, r.RetransRx+r.LostRx+r.LostBeforeTapRx+r.OOORx, "the server sent one small response")
 }
@@ -395,7 +461,7 @@ func liveCheckAccounting(t *testing.T, r *liveRec, st liveSeqStats) {
 // and holes never filled), the excess must be exactly what a single-gap
 // tracker takes for losses; the scenario then skips, loudly, with the
 // evidence.
-func liveCheckOvercount(t *testing.T, l *liveLab, r *liveRec, st liveSeqStats, segs []liveSeg) {
+func liveCheckOvercount(t *testing.T, keep func() string, r *liveRec, st liveSeqStats, segs []liveSeg) {
 	t.Helper()
 	truth := st.RetransFills + st.OpenAtEnd
 	if int(r.LostBeforeTapTx) <= truth {
@@ -442,7 +508,7 @@ func liveCheckOvercount(t *testing.T, l *liveLab, r *liveRec, st liveSeqStats, s
 	msg := fmt.Sprintf("KNOWN DISCREPANCY: lost_before_tap_tx %d but the capture allows at most %d (its retransmitted "+
 		"fills and never-filled holes: %v; tapflow: retrans_tx %d, lost_tx %d, ooo_tx %d). The excess: %s"+
 		"(§3: loss = sequence gaps never filled.) Capture kept as %s. Evidence:\n%s",
-		r.LostBeforeTapTx, truth, st, r.RetransTx, r.LostTx, r.OOOTx, why.String(), l.keepCapture(), ev.String())
+		r.LostBeforeTapTx, truth, st, r.RetransTx, r.LostTx, r.OOOTx, why.String(), keep(), ev.String())
 	fmt.Printf("SKIP %s: KNOWN DISCREPANCY: lost_before_tap_tx %d, the capture allows at most %d (details in the test log)\n",
 		t.Name(), r.LostBeforeTapTx, truth)
 	t.Skip(msg)
