@@ -26,11 +26,11 @@ import (
 // and keeps the capture.
 //
 // Known discrepancy (liveCheckOvercount): tapflow may count as lost before
-// the tap segments that were reordered, or that the tap had seen; those
-// runs of the loss and reordering scenarios skip loudly with the evidence.
-// A repeat inside a merged gap counting as a fill (liveCheckAccounting) is
-// logged and accounted exactly; TestLiveL4Captures keeps the runs that
-// showed these patterns.
+// the tap segments that were reordered, or that the tap had seen, because
+// it keeps one gap per direction; such runs log the evidence loudly, and
+// their counters are still checked exactly against what a one-gap tracker
+// makes of the capture (liveCheckAccounting). TestLiveL4Captures replays
+// the runs that showed these patterns.
 func TestLiveL4(t *testing.T) {
 	bin := requireBinary(t)
 	requireRoot(t)
@@ -282,9 +282,8 @@ func TestLiveL4(t *testing.T) {
 			// it (liveLab.reorderPath); the server answers each overtaking
 			// segment with a duplicate ACK at once. The IP IDs tell late
 			// originals from retransmissions: every late segment must be
-			// out of order, none lost. (This reproduces the discrepancy of
-			// liveCheckOvercount every time: the scenario skips until
-			// tapflow tells late segments from retransmissions.)
+			// out of order, none lost, but for what liveCheckOvercount
+			// explains.
 			name: "reordering without loss",
 			run: func(t *testing.T, l *liveLab) uint16 {
 				l.pin = true
@@ -304,12 +303,12 @@ func TestLiveL4(t *testing.T) {
 					t.Skip("the second link reordered nothing in this run; no reordering to classify")
 				}
 				require.Equal(t, 1, r.CloseType)
-				liveCheckOvercount(t, l.keepCapture, r, st, segs)
+				explained := liveCheckOvercount(t, l.keepCapture, r, st, segs)
 				// A hole filled by a (spurious) retransmission before its
 				// late original arrives looks like a loss before the tap to
 				// anything but the receiver's D-SACK or the IP IDs: tapflow
-				// may count those, nothing more.
-				require.LessOrEqual(t, r.LostBeforeTapTx, uint64(st.SpuriousFills))
+				// may count those, and what the one-gap tracker explains.
+				require.LessOrEqual(t, r.LostBeforeTapTx, uint64(st.SpuriousFills+explained))
 				liveCheckAccounting(t, r, st)
 			},
 		},
@@ -458,17 +457,21 @@ func liveCheckAccounting(t *testing.T, r *liveRec, st liveSeqStats) {
 //   - a merged gap left open at the end though every hole was filled.
 //
 // When lost_before_tap exceeds what the capture shows (retransmitted fills
-// and holes never filled), the excess must be exactly what a single-gap
-// tracker takes for losses; the scenario then skips, loudly, with the
-// evidence.
-func liveCheckOvercount(t *testing.T, keep func() string, r *liveRec, st liveSeqStats, segs []liveSeg) {
+// and holes never filled), the excess must be within what a single-gap
+// tracker takes for losses (at most all of it: tapflow's round-trip rule
+// moves the fills that come too soon after the ask to ooo); the run then
+// logs the evidence, loudly, and the accounting (liveCheckAccounting) is
+// still checked exactly. It returns how many segments the discrepancy
+// can explain: those the tracker wrongly takes for losses.
+func liveCheckOvercount(t *testing.T, keep func() string, r *liveRec, st liveSeqStats, segs []liveSeg) int {
 	t.Helper()
 	truth := st.RetransFills + st.OpenAtEnd
+	explained := len(st.LateAsLostAt) + len(st.RepeatAsLostAt) + st.MergedOpenAtEnd
 	if int(r.LostBeforeTapTx) <= truth {
-		return
+		return explained
 	}
-	require.Equal(t, uint64(st.SingleGapLost), r.LostBeforeTapTx,
-		"lost_before_tap_tx %d exceeds the capture's %d losses before the tap and is not what a single-gap tracker counts (%v)",
+	require.LessOrEqual(t, r.LostBeforeTapTx, uint64(st.SingleGapLost),
+		"lost_before_tap_tx %d exceeds the capture's %d losses before the tap and what a single-gap tracker counts (%v)",
 		r.LostBeforeTapTx, truth, st)
 	var ev, why strings.Builder
 	for _, k := range []struct {
@@ -509,7 +512,8 @@ func liveCheckOvercount(t *testing.T, keep func() string, r *liveRec, st liveSeq
 		"fills and never-filled holes: %v; tapflow: retrans_tx %d, lost_tx %d, ooo_tx %d). The excess: %s"+
 		"(§3: loss = sequence gaps never filled.) Capture kept as %s. Evidence:\n%s",
 		r.LostBeforeTapTx, truth, st, r.RetransTx, r.LostTx, r.OOOTx, why.String(), keep(), ev.String())
-	fmt.Printf("SKIP %s: KNOWN DISCREPANCY: lost_before_tap_tx %d, the capture allows at most %d (details in the test log)\n",
+	fmt.Printf("%s: KNOWN DISCREPANCY: lost_before_tap_tx %d, the capture allows at most %d (details in the test log)\n",
 		t.Name(), r.LostBeforeTapTx, truth)
-	t.Skip(msg)
+	t.Log(msg)
+	return explained
 }
