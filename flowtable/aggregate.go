@@ -1,21 +1,25 @@
 package flowtable
 
-import "time"
+import (
+	"encoding/binary"
+	"math/bits"
+	"time"
+)
 
 // Aggregation (network and network_map, 1 s and 1 m) without per-packet
 // hashing and without per-flow delta counters.
 //
 // The table keeps one set of edge aggregates (client ip → server ip:port,
-// tap, protocol) per second in a map keyed by a fixed-size comparable
-// struct. A flow remembers the index of its edge's entry (flow.agg): on a
+// tap, protocol) per second in a hash set keyed by a fixed-size comparable
+// struct (aggSet). A flow remembers the index of its edge's entry (flow.agg): on a
 // packet the entry is reused when its key (which holds the second) still
-// matches, so the map is consulted once per flow and second, and the packet
+// matches, so the set is consulted once per flow and second, and the packet
 // adds to the entry directly (Packets, Bytes, and each metric event at the
 // place the flow counts it). When the clock enters a new second the
 // entries become NetworkMap1s rows, are folded per server into Network1s
 // rows and into the minute set; the minute set is emitted the same way when
-// the clock enters a new minute. Maps and slices are cleared, not freed, so
-// a warm table allocates nothing.
+// the clock enters a new minute. Sets and slices are emptied, not freed,
+// so a warm table allocates nothing.
 
 // aggKey identifies one aggregate: the start of its second or minute (unix
 // seconds) and an edge, or a server when cli is zero.
@@ -28,51 +32,94 @@ type aggKey struct {
 	tapType  uint8
 }
 
-type aggEntry struct {
-	key aggKey
-	m   Meter
+// aggSet is a hash set of aggregates whose entries live in a slice, so
+// that a flow can keep an entry's index. It is its own open-addressing
+// table rather than a Go map because it is emptied every second: clearing
+// a map costs its largest size ever and deleting leaves tombstones that
+// lengthen later probes, while a slot here is live only if it carries the
+// set's current generation, so reset is O(1).
+type aggSet struct {
+	// slots hold, for each entry, gen<<48 | tag<<32 | entry index, at its
+	// hash's home slot or the first free one after it (linear probing);
+	// len(slots) is a power of two, at least twice the entries.
+	slots   []uint64
+	gen     uint64 // 1..aggGenMax; slots of other generations are free
+	entries []aggEntry
 }
 
-// aggSet is a map of aggregates whose entries live in a slice, so that a
-// flow can keep an entry's index.
-type aggSet struct {
-	idx     map[aggKey]uint32
-	entries []aggEntry
-	peak    int // most entries the set has held
+type aggEntry struct {
+	key  aggKey
+	hash uint64
+	m    Meter
 }
+
+const aggGenMax = 1<<16 - 1
 
 func (s *aggSet) init(n int) {
-	s.idx = make(map[aggKey]uint32, n)
+	s.slots = make([]uint64, max(16, 1<<bits.Len(uint(2*n-1))))
+	s.gen = 1
 	s.entries = make([]aggEntry, 0, n)
+}
+
+// hash mixes the key's words; the key has no padding to leave out.
+func (k *aggKey) hash() uint64 {
+	h := uint64(0x9E3779B97F4A7C15)
+	h = mix(h, uint64(k.sec))
+	h = mix(h, binary.LittleEndian.Uint64(k.cli[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(k.cli[8:]))
+	h = mix(h, binary.LittleEndian.Uint64(k.srv[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(k.srv[8:]))
+	return mix(h, uint64(k.tapPort)|uint64(k.srvPort)<<32|uint64(k.proto)<<48|uint64(k.tapType)<<56)
 }
 
 // get returns the index of k's entry, adding a zero one if needed.
 func (s *aggSet) get(k *aggKey) uint32 {
-	if i, ok := s.idx[*k]; ok {
-		return i
+	h := k.hash()
+	mask := uint64(len(s.slots) - 1)
+	want := s.gen<<48 | (h>>48)<<32
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v>>48 != s.gen {
+			if 2*(len(s.entries)+1) > len(s.slots) {
+				s.grow()
+				return s.get(k)
+			}
+			n := uint32(len(s.entries))
+			s.entries = append(s.entries, aggEntry{key: *k, hash: h})
+			s.slots[i] = want | uint64(n)
+			return n
+		}
+		if v&^(1<<32-1) == want && s.entries[uint32(v)].key == *k {
+			return uint32(v)
+		}
 	}
-	i := uint32(len(s.entries))
-	s.entries = append(s.entries, aggEntry{key: *k})
-	s.idx[*k] = i
-	return i
+}
+
+// grow doubles the slots and places every entry again.
+func (s *aggSet) grow() {
+	s.slots = make([]uint64, 2*len(s.slots))
+	s.gen = 1
+	mask := uint64(len(s.slots) - 1)
+	for n := range s.entries {
+		h := s.entries[n].hash
+		i := h & mask
+		for s.slots[i]>>48 == s.gen {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = s.gen<<48 | (h>>48)<<32 | uint64(n)
+	}
 }
 
 func (s *aggSet) add(k *aggKey, m *Meter) { s.entries[s.get(k)].m.Add(m) }
 
-// reset empties the set. Clearing a Go map costs time in proportion to
-// the most it ever held, not to what it holds: after one busy second a
-// set would pay for that second at every reset. A set well below its peak
-// deletes its keys one by one instead.
+// reset empties the set: a new generation frees every slot at once. Only
+// when the generations wrap are the slots cleared.
 func (s *aggSet) reset() {
-	s.peak = max(s.peak, len(s.entries))
-	if len(s.entries)*8 < s.peak {
-		for i := range s.entries {
-			delete(s.idx, s.entries[i].key)
-		}
-	} else {
-		clear(s.idx)
-	}
 	s.entries = s.entries[:0]
+	if s.gen++; s.gen > aggGenMax {
+		clear(s.slots)
+		s.gen = 1
+	}
 }
 
 // aggregator is a table's aggregation state. It is off (sink nil) unless
@@ -120,7 +167,7 @@ func (f *flow) edgeKey(sec int64) aggKey {
 
 // meter returns the aggregate that f's packets count in now: its edge in the
 // clock's second. The entry the flow used last, then the one any flow used
-// last (a new flow of a busy edge), are tried before the map.
+// last (a new flow of a busy edge), are tried before the set.
 func (t *Table) meter(f *flow) *Meter {
 	a := &t.agg
 	if a.sink == nil {
@@ -137,7 +184,7 @@ func (t *Table) meter(f *flow) *Meter {
 }
 
 // find returns the index of k's entry in sec, trying *last (the entry a
-// previous find returned) before the map, and updates *last.
+// previous find returned) before the set, and updates *last.
 func (a *aggregator) find(k *aggKey, last *uint32) uint32 {
 	if i := *last; i < uint32(len(a.sec.entries)) && a.sec.entries[i].key == *k {
 		return i

@@ -346,30 +346,36 @@ func TestAggregatesOff(t *testing.T) {
 	tb.Tick(Base + 3600*sec)
 	require.Len(t, sink.recs, 1)
 	require.Zero(t, tb.Stats().MetricRows)
-	require.Nil(t, tb.agg.sec.idx)
+	require.Nil(t, tb.agg.sec.slots)
 }
 
-// TestAggSetReset: a set emptied after a busy second (map cleared) and
-// after a quiet one far below that peak (keys deleted one by one) forgets
-// every key and numbers new ones from 0 again.
+// TestAggSetReset: a set grown well past its initial size, emptied, and
+// emptied again more times than its generations count, forgets every key
+// each time and numbers new ones from 0 again; the same key in another
+// second is another entry.
 func TestAggSetReset(t *testing.T) {
 	var s aggSet
 	s.init(4)
 	fill := func(n int, sec int64) {
+		t.Helper()
 		for i := range n {
-			k := aggKey{sec: sec, srvPort: uint16(i)}
+			k := aggKey{sec: sec, srvPort: uint16(i), cli: [16]byte{15: byte(i >> 8)}}
 			require.Equal(t, uint32(i), s.get(&k))
 			require.Equal(t, uint32(i), s.get(&k), "the same key again")
 		}
-		require.Len(t, s.idx, n)
+		require.Len(t, s.entries, n)
+		require.GreaterOrEqual(t, len(s.slots), 2*n)
+		k := aggKey{sec: sec + 1}
+		require.Equal(t, uint32(n), s.get(&k), "another second")
 	}
-	fill(1000, 1)
-	s.reset() // at its peak: clear
-	require.Empty(t, s.idx)
-	fill(10, 2)
-	s.reset() // far below the peak: deletes
-	require.Empty(t, s.idx)
-	require.Empty(t, s.entries)
-	fill(10, 2) // the deleted keys come back as new entries
-	require.Equal(t, 1000, s.peak)
+	fill(5000, 1)
+	slots := len(s.slots)
+	for i := range aggGenMax + 10 {
+		s.reset()
+		require.Empty(t, s.entries)
+		fill(3, int64(i%7))
+	}
+	require.Equal(t, slots, len(s.slots), "a set keeps its size")
+	s.reset()
+	fill(5000, 2)
 }
