@@ -21,7 +21,9 @@ type WriterConfig struct {
 	// FlushInterval is the longest a row waits in the queue (default 1s).
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// QueueSize is the most rows waiting between Write and the insert
-	// goroutine; more are dropped and counted (default 4*BatchSize).
+	// goroutine; more are dropped and counted (default 4*BatchSize). A
+	// queue smaller than a batch could never fill one (only the flush
+	// interval would insert), so BatchSize is lowered to QueueSize then.
 	QueueSize int `yaml:"queue_size"`
 	// Block makes Write wait for room when the queue is full instead of
 	// dropping rows. For replays of capture files, where there is no live
@@ -46,7 +48,6 @@ func DefaultWriterConfig() WriterConfig {
 	return WriterConfig{
 		BatchSize:     10000,
 		FlushInterval: time.Second,
-		QueueSize:     40000,
 		SpoolMaxBytes: 1 << 30,
 		RetryMin:      time.Second,
 		RetryMax:      30 * time.Second,
@@ -65,6 +66,7 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	if c.QueueSize <= 0 {
 		c.QueueSize = 4 * c.BatchSize
 	}
+	c.BatchSize = min(c.BatchSize, c.QueueSize)
 	if c.SpoolMaxBytes <= 0 {
 		c.SpoolMaxBytes = d.SpoolMaxBytes
 	}

@@ -158,6 +158,24 @@ func TestWriterBlock(t *testing.T) {
 	require.Equal(t, 25.0, metric(t, reg, "tapflow_storage_rows_written_total"))
 }
 
+// TestWriterBatchAboveQueue: a batch larger than the queue could never
+// fill, so Write would wait for the flush interval (an hour here); the
+// writer lowers the batch to the queue instead, and every row arrives in
+// batches of the queue's size without a flush.
+func TestWriterBatchAboveQueue(t *testing.T) {
+	db := openTest(t, Config{})
+	reg := prometheus.NewRegistry()
+	w, err := NewWriter(db, WriterConfig{BatchSize: 50, QueueSize: 10, FlushInterval: time.Hour, Block: true}, reg, nil)
+	require.NoError(t, err)
+	wrote := make(chan struct{})
+	go func() { w.Write(testRecords(30, 1)); close(wrote) }()
+	require.Eventually(t, func() bool { return metric(t, reg, "tapflow_storage_rows_written_total") == 30 },
+		20*time.Second, 10*time.Millisecond, "30 rows through a 10-row queue, no flush")
+	require.Equal(t, 3.0, metric(t, reg, "tapflow_storage_batches_written_total"))
+	<-wrote
+	require.NoError(t, w.Close(testCtx(t)))
+}
+
 func TestWriterQueueFull(t *testing.T) {
 	db := openTest(t, Config{})
 	reg := prometheus.NewRegistry()
