@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"testing"
 	"time"
+
+	"github.com/tapflow/tapflow/flowtable"
 )
 
 // BenchmarkWriter measures end-to-end ingest into the real ClickHouse:
@@ -114,6 +116,21 @@ func BenchmarkL7SpoolDecode(b *testing.B) {
 	for b.Loop() {
 		if _, err := decodeSegment(&l7Cols{}, seg); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMetricColumns measures turning aggregate rows into column
+// slices (network_map, the wider of the two shapes).
+func BenchmarkMetricColumns(b *testing.B) {
+	recs := testMetricRows(10000, flowtable.NetworkMap1s, 1)
+	c := newMetricCols(true)
+	b.SetBytes(int64(len(recs)) * int64(metricSpoolRecordSize))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.reset()
+		for i := range recs {
+			c.add(&recs[i])
 		}
 	}
 }

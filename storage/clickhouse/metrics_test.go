@@ -385,3 +385,31 @@ func TestEnsureSchemaMetrics(t *testing.T) {
 	require.Equal(t, "network.1m_local", dropped[0].Table)
 	require.Equal(t, uint64(3), dropped[0].Rows)
 }
+
+// TestMeterOffsets: the offsets metricCols.add reads a row's meter values
+// at find what the column accessors name, for every column: each field of
+// a meter set to its own value comes back in its own column.
+func TestMeterOffsets(t *testing.T) {
+	var r flowtable.MetricRow
+	var want64 []uint64
+	var want32 []uint32
+	for i, mc := range meterColumns {
+		if mc.u64 != nil {
+			*mc.u64(&r.Meter) = 1<<40 + uint64(i)
+			want64 = append(want64, 1<<40+uint64(i))
+		} else {
+			*mc.u32(&r.Meter) = 1<<20 + uint32(i)
+			want32 = append(want32, 1<<20+uint32(i))
+		}
+	}
+	c := newMetricCols(true)
+	c.add(&r)
+	for i, w := range want64 {
+		require.Equal(t, []uint64{w}, c.u64[i], "u64 column %d", i)
+	}
+	for i, w := range want32 {
+		require.Equal(t, []uint32{w}, c.u32[i], "u32 column %d", i)
+	}
+	require.Len(t, meterOffsets64, len(want64))
+	require.Len(t, meterOffsets32, len(want32))
+}
