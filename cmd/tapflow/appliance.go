@@ -106,15 +106,9 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 	}
 	reg.MustRegister(dataplane.NewCollector(p))
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.HTTP.Listen, err)
-	}
-	srv := &http.Server{Handler: newMux(st, reg, logger), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	logger.Info("console ready", "url", "http://"+ln.Addr().String()+"/", "clickhouse", st.addr)
-
+	// The capture opens before the console answers, so that a console (or
+	// /metrics) that is up means packets on the mirror port are being
+	// captured; the ring holds them until the pipeline runs.
 	src, err := openSource(cfg.Capture, rebase, logger)
 	if err != nil {
 		return err
@@ -122,6 +116,17 @@ func runAppliance(ctx context.Context, cfg Config, rebase bool, logger *slog.Log
 	if live, ok := src.(dataplane.LiveSource); ok {
 		reg.MustRegister(dataplane.NewCaptureCollector(live))
 	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		src.Close()
+		return fmt.Errorf("listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: newMux(st, reg, logger), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	logger.Info("console ready", "url", "http://"+ln.Addr().String()+"/", "clickhouse", st.addr)
+
 	runErr := p.Run(ctx, src)
 	src.Close()
 	s := p.Stats()
