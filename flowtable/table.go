@@ -24,7 +24,10 @@ type Config struct {
 	// Capacity is the most flows held at once; a new flow beyond it evicts
 	// the flow closest to its deadline, which is reported and counted.
 	Capacity int `yaml:"capacity"`
-	// BatchSize is how many records are handed to the sink at once.
+	// BatchSize is how many records are handed to the sink at once. The
+	// batch buffer is held for the table's life (352 bytes a record), so
+	// the default is small: 256 records cost the sink no more than 1,024
+	// did in replays of the bench corpus, and take 264 KiB less per worker.
 	BatchSize int `yaml:"batch_size"`
 	// ReportInterval is the forced-report period for long flows (at most
 	// 30m: per-flow times are kept as 32-bit µs offsets within a period).
@@ -48,7 +51,7 @@ type Timeouts struct {
 func DefaultConfig() Config {
 	return Config{
 		Capacity:       1 << 20,
-		BatchSize:      1024,
+		BatchSize:      256,
 		ReportInterval: time.Minute,
 		Timeouts: Timeouts{
 			Opening:         5 * time.Second,
