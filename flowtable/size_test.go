@@ -14,7 +14,7 @@ import (
 func TestFlowSize(t *testing.T) {
 	size := unsafe.Sizeof(flow{})
 	cfg := DefaultConfig()
-	cfg.Capacity = 1 << 16 // a power of two, like the default 1<<20: same bytes per flow
+	cfg.Capacity = 1 << 16
 	tb, err := New(cfg, nopSink{}, 0)
 	require.NoError(t, err)
 	indexPerFlow := float64(len(tb.index)*4) / float64(len(tb.slab))

@@ -1,0 +1,80 @@
+package flowtable
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tapflow/tapflow/tap"
+)
+
+// TestIndexChurn runs flows in and out of full tables whose index sizes
+// are not powers of two, through evictions, RSTs and timeouts, and checks
+// after every packet that the index holds exactly the live flows, each
+// reachable from its home slot: a probe that wrapped past the end or a
+// backward shift that broke a chain would lose a flow here.
+func TestIndexChurn(t *testing.T) {
+	for _, capacity := range []int{1, 5, 37, 300} {
+		cfg := testConfig()
+		cfg.Capacity = capacity
+		tb, _ := newTestTable(t, cfg)
+		require.Equal(t, indexSlots(capacity), uint64(len(tb.index)))
+		wrapped := 0
+		rng := rand.New(rand.NewPCG(uint64(capacity), 1))
+		server := netip.MustParseAddr("192.0.2.1")
+		at := int64(1_700_000_000_000_000)
+		for i := range 50 * capacity {
+			flags := uint8(tap.TCPAck)
+			switch rng.IntN(8) {
+			case 0:
+				flags = tap.TCPSyn
+			case 1:
+				flags = tap.TCPRst | tap.TCPAck
+			}
+			c := rng.IntN(4*capacity + 8) // a client among 4 per entry
+			at += rng.Int64N(2_000)
+			if rng.IntN(4*capacity) == 0 {
+				at += 3_000_000 // now and then the wheel ends flows too
+			}
+			m := tap.Meta{
+				Timestamp: at, WireLen: 60, IPVersion: 4, Proto: tap.ProtoTCP,
+				Src:     netip.AddrFrom4([4]byte{10, 0, byte(c >> 8), byte(c)}),
+				Dst:     server,
+				SrcPort: 40000, DstPort: 443, TCPFlags: flags, Window: 1000,
+			}
+			tb.Update(&m)
+			checkIndex(t, tb, i)
+			if tb.index[len(tb.index)-1] != 0 && tb.index[0] != 0 {
+				wrapped++
+			}
+		}
+		st := tb.Stats()
+		t.Logf("capacity %d: %d index slots, %d flows created, %d evicted, %d steps with a chain across the end",
+			capacity, len(tb.index), st.Created, st.Evicted, wrapped)
+		require.NotZero(t, st.Evicted, "the table never filled")
+		if capacity >= 37 {
+			require.NotZero(t, wrapped, "no probe chain crossed the end of the index")
+		}
+	}
+}
+
+func checkIndex(t *testing.T, tb *Table, step int) {
+	t.Helper()
+	used := 0
+	for slot, e := range tb.index {
+		if e == 0 {
+			continue
+		}
+		used++
+		idx := e&idxMask - 1
+		k := tb.slab[idx].key
+		got, at := tb.lookup(&k, k.Hash())
+		if got != idx || at != uint64(slot) {
+			t.Fatalf("step %d: slot %d names flow %d, but its lookup finds %d at slot %d", step, slot, idx, got, at)
+		}
+	}
+	if uint64(used) != tb.Stats().Active {
+		t.Fatalf("step %d: %d index entries for %d active flows", step, used, tb.Stats().Active)
+	}
+}
