@@ -224,6 +224,7 @@ type engine[R any] struct {
 
 	// Owned by the insert goroutine.
 	batch     []R
+	adopt     adopter
 	spool     *spool
 	backoff   time.Duration
 	nextRetry time.Time
@@ -538,7 +539,12 @@ func (w *engine[R]) insert(recs []R) (sent bool, err error) {
 	for i := range recs {
 		c.add(&recs[i])
 	}
+	defer w.adopt.release()
+	cols := b.Columns()
 	for i, v := range c.values() {
+		if i < len(cols) && w.adopt.adopt(i, cols[i], v) {
+			continue
+		}
 		if err := b.Column(i).Append(v); err != nil {
 			_ = b.Abort()
 			return false, fmt.Errorf("append column %s: %w", c.columns()[i].name, err)
