@@ -39,11 +39,18 @@ type aggKey struct {
 // a map costs its largest size ever and deleting leaves tombstones that
 // lengthen later probes, while a slot here is live only if it carries the
 // set's current generation, so reset is O(1).
+//
+// The slots in use are the first mask+1 of the ones allocated (kept at the
+// set's peak), sized at each reset for the entries the set has just held:
+// a second usually holds some hundred edges, and probing them within a
+// few KiB keeps them in the cache, where spread over the slots of a busy
+// second's peak every probe was a miss.
 type aggSet struct {
 	// slots hold, for each entry, gen<<48 | tag<<32 | entry index, at its
-	// hash's home slot or the first free one after it (linear probing);
-	// len(slots) is a power of two, at least twice the entries.
+	// hash's home slot or the first free one after it (linear probing)
+	// within slots[:mask+1], a power of two at least twice the entries.
 	slots   []uint64
+	mask    uint64
 	gen     uint64 // 1..aggGenMax; slots of other generations are free
 	entries []aggEntry
 }
@@ -57,7 +64,8 @@ type aggEntry struct {
 const aggGenMax = 1<<16 - 1
 
 func (s *aggSet) init(n int) {
-	s.slots = make([]uint64, max(16, 1<<bits.Len(uint(2*n-1))))
+	s.slots = make([]uint64, aggSlotsFor(n))
+	s.mask = uint64(len(s.slots) - 1)
 	s.gen = 1
 	s.entries = make([]aggEntry, 0, n)
 }
@@ -74,16 +82,18 @@ func (k *aggKey) hash() uint64 {
 }
 
 // get returns the index of k's entry, adding a zero one if needed.
-func (s *aggSet) get(k *aggKey) uint32 {
-	h := k.hash()
-	mask := uint64(len(s.slots) - 1)
+func (s *aggSet) get(k *aggKey) uint32 { return s.getHashed(k, k.hash()) }
+
+// getHashed is get with k's hash computed.
+func (s *aggSet) getHashed(k *aggKey, h uint64) uint32 {
+	mask := s.mask
 	want := s.gen<<48 | (h>>48)<<32
 	for i := h & mask; ; i = (i + 1) & mask {
 		v := s.slots[i]
 		if v>>48 != s.gen {
-			if 2*(len(s.entries)+1) > len(s.slots) {
+			if 2*(uint64(len(s.entries))+1) > mask+1 {
 				s.grow()
-				return s.get(k)
+				return s.getHashed(k, h)
 			}
 			n := uint32(len(s.entries))
 			if len(s.entries) == cap(s.entries) {
@@ -102,11 +112,22 @@ func (s *aggSet) get(k *aggKey) uint32 {
 	}
 }
 
-// grow doubles the slots and places every entry again.
+// aggSlotsFor is the slots for n entries: a power of two, at least 16 and
+// twice n.
+func aggSlotsFor(n int) int { return max(16, 1<<bits.Len(uint(2*n-1))) }
+
+// grow doubles the slots in use, allocating more when all are, and places
+// every entry again.
 func (s *aggSet) grow() {
-	s.slots = make([]uint64, 2*len(s.slots))
-	s.gen = 1
-	mask := uint64(len(s.slots) - 1)
+	if n := 2 * (s.mask + 1); n <= uint64(len(s.slots)) {
+		s.mask = n - 1
+		s.nextGen()
+	} else {
+		s.slots = make([]uint64, n)
+		s.mask = n - 1
+		s.gen = 1
+	}
+	mask := s.mask
 	for n := range s.entries {
 		h := s.entries[n].hash
 		i := h & mask
@@ -119,10 +140,28 @@ func (s *aggSet) grow() {
 
 func (s *aggSet) add(k *aggKey, m *Meter) { s.entries[s.get(k)].m.Add(m) }
 
+// touch loads the home slot of hash h and the entry it names, if any: a
+// guess at what getHashed will read, issued early so that the misses of
+// several keys overlap.
+func (s *aggSet) touch(h uint64) uint64 {
+	v := s.slots[h&s.mask]
+	if v>>48 != s.gen || uint32(v) >= uint32(len(s.entries)) {
+		return v
+	}
+	e := &s.entries[uint32(v)]
+	return v + e.hash + e.m.Packets[0]
+}
+
 // reset empties the set: a new generation frees every slot at once. Only
-// when the generations wrap are the slots cleared.
+// when the generations wrap are the slots cleared. The slots in use are
+// sized for as many entries as the set held.
 func (s *aggSet) reset() {
+	s.mask = uint64(min(aggSlotsFor(len(s.entries)), len(s.slots)) - 1)
 	s.entries = s.entries[:0]
+	s.nextGen()
+}
+
+func (s *aggSet) nextGen() {
 	if s.gen++; s.gen > aggGenMax {
 		clear(s.slots)
 		s.gen = 1
@@ -141,7 +180,8 @@ type aggregator struct {
 	lastEnd uint32 // sec entry Table.endMeter found last
 	out     []MetricRow
 	rows    uint64
-	discard Meter // where a table without a MetricsSink counts
+	touched uint64 // foldSeconds' loads, kept so that they are not optimized away
+	discard Meter  // where a table without a MetricsSink counts
 }
 
 // aggInitEntries is the initial size of each set; they grow to the working
@@ -225,19 +265,7 @@ func (a *aggregator) emit(now int64, all bool) {
 		return
 	}
 	if len(a.sec.entries) > 0 {
-		for i := range a.sec.entries {
-			e := &a.sec.entries[i]
-			a.row(NetworkMap1s, e)
-			k := e.key
-			k.cli = [16]byte{}
-			a.fold.add(&k, &e.m)
-			k = e.key
-			k.sec -= k.sec % 60
-			if len(a.min.entries) == 0 || k.sec > a.minLast {
-				a.minLast = k.sec
-			}
-			a.min.add(&k, &e.m)
-		}
+		a.foldSeconds()
 		a.sec.reset()
 		a.emitFold(Network1s)
 	}
@@ -253,6 +281,45 @@ func (a *aggregator) emit(now int64, all bool) {
 		a.emitFold(Network1m)
 	}
 	a.flush()
+}
+
+// foldBatch is how many second entries foldSeconds looks ahead.
+const foldBatch = 16
+
+// foldSeconds emits the second entries as NetworkMap1s rows and folds each
+// into its server (fold) and its minute (min). The minute set of a busy
+// capture holds some 100,000 edges, far beyond the caches, so the minute
+// keys of the next foldBatch entries are hashed and their slots and
+// entries touched before any is added (as UpdateBatch does for flows).
+func (a *aggregator) foldSeconds() {
+	var (
+		keys   [foldBatch]aggKey
+		hashes [foldBatch]uint64
+		sink   uint64
+	)
+	sec := a.sec.entries
+	for base := 0; base < len(sec); base += foldBatch {
+		batch := sec[base:min(base+foldBatch, len(sec))]
+		for i := range batch {
+			k := &keys[i]
+			*k = batch[i].key
+			k.sec -= k.sec % 60
+			hashes[i] = k.hash()
+			sink += a.min.touch(hashes[i])
+		}
+		for i := range batch {
+			e := &batch[i]
+			a.row(NetworkMap1s, e)
+			k := e.key
+			k.cli = [16]byte{}
+			a.fold.add(&k, &e.m)
+			if len(a.min.entries) == 0 || keys[i].sec > a.minLast {
+				a.minLast = keys[i].sec
+			}
+			a.min.entries[a.min.getHashed(&keys[i], hashes[i])].m.Add(&e.m)
+		}
+	}
+	a.touched += sink
 }
 
 func (a *aggregator) emitFold(tbl MetricTable) {

@@ -364,7 +364,7 @@ func TestAggSetReset(t *testing.T) {
 			require.Equal(t, uint32(i), s.get(&k), "the same key again")
 		}
 		require.Len(t, s.entries, n)
-		require.GreaterOrEqual(t, len(s.slots), 2*n)
+		require.GreaterOrEqual(t, s.mask+1, uint64(2*n))
 		k := aggKey{sec: sec + 1}
 		require.Equal(t, uint32(n), s.get(&k), "another second")
 	}
@@ -376,6 +376,9 @@ func TestAggSetReset(t *testing.T) {
 		fill(3, int64(i%7))
 	}
 	require.Equal(t, slots, len(s.slots), "a set keeps its size")
+	require.Equal(t, uint64(15), s.mask, "a set of 4 entries probes 16 slots")
 	s.reset()
 	fill(5000, 2)
+	require.Equal(t, slots, len(s.slots), "growing back within the slots allocates none")
+	require.GreaterOrEqual(t, s.mask+1, uint64(2*5001))
 }
