@@ -60,7 +60,7 @@ func DefaultOfflineConfig() OfflineConfig {
 		CPU:        "0",
 		L7Flag:     "--l7",
 		Workers:    []int{1, 2},
-		BatchSizes: []int{1_000, 10_000, 100_000},
+		BatchSizes: []int{1_000, 10_000, 50_000, 100_000},
 	}
 }
 

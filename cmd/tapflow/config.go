@@ -50,7 +50,7 @@ func defaultConfig() Config {
 		Dataplane: dataplane.DefaultConfig(),
 		Storage: StorageConfig{
 			DataDir:       "/var/lib/tapflow",
-			BatchSize:     10000,
+			BatchSize:     50000,
 			FlushInterval: time.Second,
 			Retention:     7 * 24 * time.Hour,
 		},

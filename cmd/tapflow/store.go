@@ -89,10 +89,6 @@ func openStore(ctx context.Context, cfg StorageConfig, logger *slog.Logger, reg 
 		return nil, fmt.Errorf("start metrics writer: %w", err)
 	}
 	lc := wc
-	// A queued L7 row is ~700 bytes: two batches (~14 MB at 10,000 rows)
-	// rather than the flow tables' four, still one to fill while the
-	// other is inserted.
-	lc.QueueSize = 2 * lc.BatchSize
 	st.lw, err = clickhouse.NewL7Writer(st.db, lc, reg, logger)
 	if err != nil {
 		st.Close()
