@@ -141,14 +141,21 @@ func TestHarnessSmoke(t *testing.T) {
 	cfg := DefaultOfflineConfig()
 	cfg.Corpus, cfg.Tapflow, cfg.Runs, cfg.WorkDir = info, bin, 1, filepath.Join(tmp, "work")
 	cfg.Only = []string{"tcpdump", "tapflow L4 → /dev/null", "tapflow L4+L7 → /dev/null"}
+	settles := 0
+	cfg.Settle = func(context.Context) error { settles++; return nil }
 	rep, err := Offline(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]Row{}
+	runs := 0
 	for _, r := range rep.Rows {
 		rows[r.Tool] = r
+		runs += len(r.Runs)
 		t.Logf("%s: %.0f pps, %d flows, err %q", r.Tool, r.PPS, r.Flows, r.Err)
+	}
+	if runs == 0 || settles < runs {
+		t.Errorf("%d measured runs, but Settle ran %d times: every run must meet a settled machine", runs, settles)
 	}
 	tf := rows["tapflow L4 → /dev/null"]
 	if tf.Err != "" || tf.PPS <= 0 || tf.Flows <= 0 || tf.Ratio != 1 {

@@ -31,6 +31,11 @@ type OfflineConfig struct {
 	// rows (started on first use). Nil: those rows report that none is
 	// available.
 	ClickHouse func() (string, error)
+	// Settle, when set, runs before every measured run of every tool:
+	// the ClickHouse provider empties tapflow's tables and waits for the
+	// server's merges, so that each run meets the same empty, idle server
+	// instead of the parts (and merges) of the runs before it.
+	Settle func(context.Context) error
 	// Scaling adds the workers and ClickHouse batch-size tables.
 	Scaling bool
 	// WorkersCPUs are taskset CPU lists per worker count for the scaling
@@ -119,7 +124,7 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 		rep.CPU = "unpinned"
 	}
 	env := &Env{Corpus: cfg.Corpus.Path, Tapflow: cfg.Tapflow, L7Flag: cfg.L7Flag,
-		ClickHouse: func() (string, error) { return "", errNoClickHouse }}
+		ClickHouse: func() (string, error) { return "", errNoClickHouse }, Settle: cfg.Settle}
 	if cfg.ClickHouse != nil {
 		env.ClickHouse = cfg.ClickHouse
 	}
@@ -173,6 +178,13 @@ func runTool(ctx context.Context, env *Env, t Tool, runs int, cpus, dir string, 
 		}
 		if row.Command == "" {
 			row.Command = strings.Join(inv.args, " ")
+		}
+		if env.Settle != nil {
+			if err := env.Settle(ctx); err != nil {
+				row.Err = fmt.Sprintf("settling before run %d: %v", r+1, err)
+				fmt.Fprintf(progress, "%-28s error: %s\n", t.Name, row.Err)
+				return
+			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, runTimeout)
 		m, err := measure(rctx, inv, cpus)

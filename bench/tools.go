@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,8 @@ type Env struct {
 	// L7Flag is the `tapflow replay` flag that turns on every L7
 	// dissector. The L7 rows run once `tapflow replay --help` lists it.
 	L7Flag string
+	// Settle: see OfflineConfig.Settle.
+	Settle func(context.Context) error
 
 	replayHelp *string
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ch := &clickhouse{dir: filepath.Join(root, "build", "bench", "clickhouse"), cpu: otherCPU(cfg.CPU), logger: logger}
 		defer ch.stop()
 		cfg.ClickHouse = ch.addr
+		cfg.Settle = ch.settle
 		rep, err := bench.Offline(ctx, cfg)
 		if err != nil {
 			return err
@@ -147,6 +149,67 @@ func (c *clickhouse) addr() (string, error) {
 		return "", c.err
 	}
 	return c.srv.Addr(), nil
+}
+
+// settle empties tapflow's tables and waits until the server merges
+// nothing; a server not started yet is already settled.
+func (c *clickhouse) settle(ctx context.Context) error {
+	if c.srv == nil {
+		return nil
+	}
+	return settleServer(ctx, c.srv.HTTPAddr())
+}
+
+// settleServer empties the MergeTree tables of the flow_* databases of the
+// server at HTTP address addr and waits until it merges nothing.
+func settleServer(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	tables, err := chQuery(ctx, addr, "SELECT concat('`', database, '`.`', name, '`') FROM system.tables "+
+		"WHERE database LIKE 'flow%' AND engine LIKE '%MergeTree%'")
+	if err != nil {
+		return err
+	}
+	for _, t := range strings.Fields(tables) {
+		if _, err := chQuery(ctx, addr, "TRUNCATE TABLE "+t); err != nil {
+			return err
+		}
+	}
+	for {
+		n, err := chQuery(ctx, addr, "SELECT count() FROM system.merges")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(n) == "0" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse still merging: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// chQuery runs q over ClickHouse's HTTP interface and returns the body.
+func chQuery(ctx context.Context, addr, q string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/", strings.NewReader(q))
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("clickhouse: %s: %s", q, strings.TrimSpace(string(b)))
+	}
+	return string(b), nil
 }
 
 func (c *clickhouse) stop() {
