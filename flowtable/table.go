@@ -268,9 +268,10 @@ const (
 // full table's linear probes stay short (load 0.625: about 1.8 slots read
 // for a hit and 4 for a new flow, nearly always within one cache line)
 // and the index costs 6.4 bytes a flow at any capacity. A power-of-two
-// size would cost 8 to 16 (12.8 at the bench's 10,000 flows) and, with
-// the dataplane picking a flow's worker from its hash, would leave half of
-// each worker's slots unused. Rounded up to whole cache lines.
+// size would cost 8 to 16 (13.1 at the bench's 10,000 flows), and its
+// home slots, the hash's low bits, would share the bit that the dataplane
+// picks one of two workers by (hash mod workers): half of each worker's
+// slots would stay unused. Rounded up to whole cache lines.
 func indexSlots(capacity int) uint64 {
 	n := (uint64(capacity)*8/5 + 15) &^ 15
 	return max(n, 16)
