@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -295,6 +296,12 @@ func (w *engine[R]) Write(recs []R) {
 			return
 		}
 		n := min(len(recs), w.cfg.QueueSize-len(w.queue))
+		if need := len(w.queue) + n; need > cap(w.queue) {
+			// Double (up to QueueSize): append grows a queue this large
+			// by a quarter, copying it some twenty times on its way from
+			// initialQueue to a burst's size.
+			w.queue = slices.Grow(w.queue, min(max(need, 2*cap(w.queue)), w.cfg.QueueSize)-len(w.queue))
+		}
 		w.queue = append(w.queue, recs[:n]...)
 		recs = recs[n:]
 		if len(w.queue) >= w.cfg.BatchSize || len(recs) > 0 {
