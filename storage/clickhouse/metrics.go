@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"path/filepath"
 	"strings"
 	"time"
@@ -263,7 +264,10 @@ type metricCols struct {
 	u64                  [][]uint64 // meter columns, in meterColumns order by kind
 	u32                  [][]uint32
 
-	merge map[metricKey]int // compact's index, reused
+	// compact's index, reused: slots hold an index into keys (and into
+	// the rows compact keeps) + 1, 0 for an empty slot.
+	slots []uint32
+	keys  []metricKey
 }
 
 func newMetricCols(isMap bool) *metricCols {
@@ -357,23 +361,55 @@ func metricKeyOf(r *flowtable.MetricRow) metricKey {
 }
 
 // compact sums the rows of recs that share table, time and key (rows of
-// the same second from several workers), keeping first-seen order.
+// the same second from several workers, and a worker's late contributions
+// to a second it has reported), keeping first-seen order. With one worker
+// it merges about one row in ten of the bench corpus. Its index is an
+// open-addressing table reused from batch to batch: with a Go map of the
+// keys, compacting the corpus's 3.7 M aggregate rows took 1.17 s of
+// CPU in the profile, with this table 0.62 s.
 func (c *metricCols) compact(recs []flowtable.MetricRow) []flowtable.MetricRow {
-	if c.merge == nil {
-		c.merge = make(map[metricKey]int, len(recs))
+	n := 16
+	for n < 2*len(recs) {
+		n *= 2
 	}
-	defer clear(c.merge)
+	if cap(c.slots) < n {
+		c.slots = make([]uint32, n)
+	} else {
+		c.slots = c.slots[:n]
+		clear(c.slots)
+	}
+	mask := uint64(n - 1)
+	c.keys = c.keys[:0]
 	out := recs[:0]
 	for i := range recs {
 		k := metricKeyOf(&recs[i])
-		if j, ok := c.merge[k]; ok {
-			out[j].Meter.Add(&recs[i].Meter)
-			continue
+		for s := k.hash() & mask; ; s = (s + 1) & mask {
+			j := c.slots[s]
+			if j == 0 {
+				c.keys = append(c.keys, k)
+				c.slots[s] = uint32(len(c.keys))
+				out = append(out, recs[i]) // out[len(out)] is recs[i] or an earlier row
+				break
+			}
+			if c.keys[j-1] == k {
+				out[j-1].Meter.Add(&recs[i].Meter)
+				break
+			}
 		}
-		c.merge[k] = len(out)
-		out = append(out, recs[i])
 	}
 	return out
+}
+
+// hash mixes the key's fields (multiply-xorshift rounds).
+func (k *metricKey) hash() uint64 {
+	le := binary.LittleEndian
+	h := uint64(k.time)*0x9E3779B97F4A7C15 ^ uint64(k.table)<<56 ^ uint64(k.tapType)<<48 ^ uint64(k.proto)<<40 ^
+		uint64(k.tapPort)<<8 ^ uint64(k.port)
+	for _, v := range [4]uint64{le.Uint64(k.cli[:8]), le.Uint64(k.cli[8:]), le.Uint64(k.srv[:8]), le.Uint64(k.srv[8:])} {
+		hi, lo := bits.Mul64(h^v, 0xBF58476D1CE4E5B9)
+		h = hi ^ lo
+	}
+	return h ^ h>>29
 }
 
 // Spool records of aggregate rows: table, time (unix s), tap type, tap

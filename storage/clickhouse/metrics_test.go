@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,4 +414,47 @@ func TestMeterOffsets(t *testing.T) {
 	}
 	require.Len(t, meterOffsets64, len(want64))
 	require.Len(t, meterOffsets32, len(want32))
+}
+
+// TestMetricCompactMany compacts batches with many repeated keys and
+// compares the result with a plain map-based merge, row by row and in
+// order, across batch sizes that resize the reused index both ways.
+func TestMetricCompactMany(t *testing.T) {
+	c := newMetricCols(true)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{1, 5000, 40, 20000, 3} {
+		in := make([]flowtable.MetricRow, n)
+		for i := range in {
+			r := &in[i]
+			r.Table = flowtable.NetworkMap1s
+			if rng.IntN(3) == 0 {
+				r.Table = flowtable.Network1s
+			}
+			r.Time = time.Unix(1_700_000_000+int64(rng.IntN(4)), 0).UTC()
+			r.TapPort, r.Proto, r.ServerPort = uint32(rng.IntN(2)), 6, uint16(80+rng.IntN(3))
+			r.ServerIP = netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(8))})
+			if rng.IntN(2) == 0 {
+				r.ClientIP = netip.AddrFrom16([16]byte{0x20, 0x01, 15: byte(rng.IntN(8))})
+			}
+			r.Packets = [2]uint64{uint64(rng.IntN(100)), 1}
+			r.RTT = flowtable.Sample{Sum: uint64(rng.IntN(1000)), Count: 1, Max: uint32(rng.IntN(1 << 20))}
+		}
+		// The reference: first-seen order, summed with Meter.Add.
+		var want []flowtable.MetricRow
+		at := map[metricKey]int{}
+		for i := range in {
+			k := metricKeyOf(&in[i])
+			if j, ok := at[k]; ok {
+				want[j].Meter.Add(&in[i].Meter)
+				continue
+			}
+			at[k] = len(want)
+			want = append(want, in[i])
+		}
+		got := c.compact(slices.Clone(in))
+		require.Equal(t, want, got, "batch of %d rows", n)
+		if n >= 5000 {
+			require.Less(t, len(got), n/2, "the keys repeat: most rows merge")
+		}
+	}
 }
