@@ -57,10 +57,12 @@ func metric(t testing.TB, reg *prometheus.Registry, name string, labels ...strin
 func TestWriterRoundTrip(t *testing.T) {
 	db := openTest(t, Config{})
 	reg := prometheus.NewRegistry()
-	w, err := NewWriter(db, WriterConfig{BatchSize: 10000, FlushInterval: 100 * time.Millisecond}, reg, nil)
+	const n = 25000
+	// A queue for every row: the writers may outrun the inserts (under
+	// -race they do), and no row may be dropped here.
+	w, err := NewWriter(db, WriterConfig{BatchSize: 10000, QueueSize: n, FlushInterval: 100 * time.Millisecond}, reg, nil)
 	require.NoError(t, err)
 
-	const n = 25000
 	recs := testRecords(n, 1)
 	var wg sync.WaitGroup
 	for part := range 5 { // concurrent writers, 500-row calls
