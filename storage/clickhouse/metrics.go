@@ -388,7 +388,7 @@ func (c *metricCols) compact(recs []flowtable.MetricRow) []flowtable.MetricRow {
 			if j == 0 {
 				c.keys = append(c.keys, k)
 				c.slots[s] = uint32(len(c.keys))
-				out = append(out, recs[i]) // out[len(out)] is recs[i] or an earlier row
+				out = append(out, recs[i]) // into recs[len(out)], never past i: no unread row is overwritten
 				break
 			}
 			if c.keys[j-1] == k {
