@@ -50,7 +50,7 @@ const (
 	// pcapBufKept is for how many further ReadFrame calls a frame of the
 	// buffers stays valid (FramesKept): at least the pipeline's read
 	// batch, readBatchFrames.
-	pcapBufKept = 16
+	pcapBufKept = 32
 	// pcapBufSize is the size of each buffer: the smallest multiple of
 	// 64 KiB with floor(pcapBufSize/maxRecordLen) ≥ pcapBufKept.
 	//

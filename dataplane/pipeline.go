@@ -141,7 +141,7 @@ type framesKeeper interface {
 
 // readBatchFrames is the reader's batch: as many as the flow table looks
 // ahead, so one batch is one look-ahead.
-const readBatchFrames = flowtable.PrefetchBatch
+const readBatchFrames = 2 * flowtable.PrefetchBatch
 
 type counters struct {
 	received, bytes, decoded, panics, dedup uint64
@@ -352,6 +352,13 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 		b.buf = append(b.buf, m.Payload...)
 		m.Payload = b.buf[off:len(b.buf):len(b.buf)]
 	}
+	if p.dedup != nil {
+		// The bucket is asked for now, so it has arrived when flushRead
+		// decides, a batch later.
+		k := dedup.Key(m)
+		b.keys[b.n] = k
+		p.dedup.PrefetchKey(k)
+	}
 	if b.n++; b.n == readBatchFrames {
 		p.flushRead()
 	}
@@ -361,10 +368,10 @@ func (p *Pipeline) handle(data []byte, ci FrameInfo) {
 // source hands out), for sizing the read batch's payload copies.
 const maxFrame = 1 << 16
 
-// flushRead deduplicates the read batch and hands it to the workers: the
-// dedup buckets of the whole batch are touched first, then the flow table
-// does the same for its index and slab (UpdateBatch), so the cache misses
-// of a batch overlap.
+// flushRead deduplicates the read batch and hands it to the workers. The
+// dedup buckets were prefetched as the frames were decoded (handle), and the
+// flow table pipelines its own lookups (UpdateBatch), so the cache misses of
+// a batch overlap instead of coming one after another.
 func (p *Pipeline) flushRead() {
 	b := &p.rb
 	ms := b.metas[:b.n]
@@ -375,10 +382,6 @@ func (p *Pipeline) flushRead() {
 	frames := len(ms)
 	if p.dedup != nil {
 		keys := b.keys[:len(ms)]
-		for i := range ms {
-			keys[i] = dedup.Key(&ms[i])
-		}
-		p.dedup.Touch(keys)
 		kept := 0
 		for i := range ms {
 			if p.dedup.DuplicateKey(keys[i], ms[i].Timestamp) {

@@ -3,7 +3,9 @@ package flowtable
 import (
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tapflow/tapflow/tap"
@@ -77,4 +79,32 @@ func checkIndex(t *testing.T, tb *Table, step int) {
 	if uint64(used) != tb.Stats().Active {
 		t.Fatalf("step %d: %d index entries for %d active flows", step, used, tb.Stats().Active)
 	}
+}
+
+// TestKeyWords: Key is exactly its fields' bytes, so words sees every field
+// and no padding, and equal agrees with == whichever byte differs.
+func TestKeyWords(t *testing.T) {
+	require.Equal(t, uintptr(keySize), unsafe.Sizeof(Key{}))
+	var sum uintptr
+	typ := reflect.TypeFor[Key]()
+	for i := range typ.NumField() {
+		sum += typ.Field(i).Type.Size()
+	}
+	require.Equal(t, uintptr(keySize), sum, "Key has padding")
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	var a Key
+	for i := range a.words() {
+		a.words()[i] = byte(rng.Uint32())
+	}
+	require.True(t, a.equal(&a))
+	hashes := map[uint32]int{a.Hash(): -1}
+	for i := range keySize {
+		b := a
+		b.words()[i] ^= 1 << (i % 8)
+		require.Equal(t, a == b, a.equal(&b), "byte %d", i)
+		require.False(t, a.equal(&b), "byte %d", i)
+		hashes[b.Hash()] = i
+	}
+	require.Len(t, hashes, keySize+1, "a one-bit change of any byte changes the hash")
 }

@@ -75,9 +75,9 @@ func (t *Table) SetPayloadHandler(h PayloadHandler) {
 // Toucher is a PayloadHandler with per-flow state beyond FlowView.L7 that
 // UpdateBatch should bring into the cache ahead of its packets.
 type Toucher interface {
-	// Touch loads the state that the non-zero L7 word w refers to; it
-	// must not change anything.
-	Touch(w uint32)
+	// AppendLines appends the addresses of the cache lines the state that
+	// the non-zero L7 word w refers to takes. It must not change anything.
+	AppendLines(addrs []uintptr, w uint32) []uintptr
 }
 
 // view fills the table's reusable FlowView (a field, so passing it to the

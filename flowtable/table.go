@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/tapflow/tapflow/internal/hugepage"
+	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -151,7 +152,7 @@ type Table struct {
 	l7       PayloadHandler // nil: no L7 stage
 	l7touch  Toucher        // l7, if it has state beyond the L7 word to prefetch
 	fv       FlowView
-	pf       prefetch
+	pf       pipeline
 }
 
 type timeoutsUS struct {
@@ -178,6 +179,10 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 		idBase: uint64(idBase) << 48,
 		out:    make([]FlowRecord, 0, cfg.BatchSize),
 	}
+	// The most lines one call asks for: a step's slab entries and the
+	// entry of a new flow (locate), or two lines of L7 state each.
+	t.pf.addrs = make([]uintptr, 0, (PrefetchBatch+1)*slabLines)
+	t.pf.one = make([]uintptr, 0, slabLines)
 	to := cfg.Timeouts
 	t.to = timeoutsUS{to.Opening.Microseconds(), to.Established.Microseconds(), to.Closing.Microseconds(),
 		to.EstablishedRST.Microseconds(), to.Exception.Microseconds(), to.ClosedFIN.Microseconds(),
@@ -204,6 +209,14 @@ func (t *Table) Stats() Stats {
 // KeyOf builds the canonical key of a decoded packet; fromLo says whether the
 // packet's source is the key's Lo side.
 func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
+	fromLo = k.set(m)
+	return k, fromLo
+}
+
+// set makes k the canonical key of m in place (the table's pipeline builds
+// keys into its arrays, and a 44-byte result would be copied there) and
+// reports whether m's source is the Lo side.
+func (k *Key) set(m *tap.Meta) bool {
 	src, dst := m.Src.As16(), m.Dst.As16()
 	sp, dp := m.SrcPort, m.DstPort
 	// A non-first fragment carries the ports of its first fragment when the
@@ -212,10 +225,10 @@ func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
 	c := compare16(&src, &dst)
 	if c < 0 || (c == 0 && sp <= dp) {
 		k.Lo, k.Hi, k.LoPort, k.HiPort = src, dst, sp, dp
-		return k, true
+		return true
 	}
 	k.Lo, k.Hi, k.LoPort, k.HiPort = dst, src, dp, sp
-	return k, false
+	return false
 }
 
 func compare16(a, b *[16]byte) int {
@@ -236,17 +249,54 @@ func compare16(a, b *[16]byte) int {
 	return 0
 }
 
+// keySize is the size of a Key: five 64-bit words and a 32-bit one, no
+// padding (TestKeyWords).
+const keySize = 44
+
+// words returns k's bytes, for hashing and comparing it a word at a time.
+func (k *Key) words() *[keySize]byte { return (*[keySize]byte)(unsafe.Pointer(k)) }
+
+// equal is k == *o, a word at a time: a 44-byte struct compare is a call
+// to the runtime's memequal, which the lookup of every packet pays.
+func (k *Key) equal(o *Key) bool {
+	a, b := k.words(), o.words()
+	le := binary.LittleEndian
+	// ^ and | bind alike in Go: each difference needs its parentheses.
+	d := (le.Uint64(a[0:]) ^ le.Uint64(b[0:])) | (le.Uint64(a[8:]) ^ le.Uint64(b[8:])) |
+		(le.Uint64(a[16:]) ^ le.Uint64(b[16:])) | (le.Uint64(a[24:]) ^ le.Uint64(b[24:])) |
+		(le.Uint64(a[32:]) ^ le.Uint64(b[32:])) | uint64(le.Uint32(a[40:])^le.Uint32(b[40:]))
+	return d == 0
+}
+
 // Hash is a symmetric hash of the key (the key is already canonical), used
-// both by the index and by the dataplane to pick a worker.
+// both by the index and by the dataplane to pick a worker. It multiplies
+// pairs of the key's words in three independent lanes and then folds the
+// lanes, as wyhash does, so the multiplications overlap instead of each
+// waiting for the one before.
 func (k *Key) Hash() uint32 {
-	h := uint64(0x9E3779B97F4A7C15)
-	h = mix(h, binary.LittleEndian.Uint64(k.Lo[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.Lo[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(k.Hi[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.Hi[8:]))
-	h = mix(h, uint64(k.LoPort)|uint64(k.HiPort)<<16|uint64(k.VLAN)<<32|uint64(k.Proto)<<48|uint64(k.TapType)<<56)
-	h = mix(h, uint64(k.TapPort))
+	w := k.words()
+	le := binary.LittleEndian
+	a := mum(le.Uint64(w[0:])^hashSeed0, le.Uint64(w[8:])^hashSeed1)
+	b := mum(le.Uint64(w[16:])^hashSeed2, le.Uint64(w[24:])^hashSeed3)
+	c := mum(le.Uint64(w[32:])^hashSeed4, uint64(le.Uint32(w[40:]))^hashSeed5)
+	h := mum(a^c^hashSeed1, b^hashSeed4)
 	return uint32(h ^ h>>32)
+}
+
+// The seeds are wyhash's: odd, with as many ones as zeros in every byte.
+const (
+	hashSeed0 = 0xa0761d6478bd642f
+	hashSeed1 = 0xe7037ed1a0b428db
+	hashSeed2 = 0x8ebc6af09c88c6e3
+	hashSeed3 = 0x589965cc75374cc3
+	hashSeed4 = 0x1d8e4e27c47d124f
+	hashSeed5 = 0x2d358dccaa6c78a5
+)
+
+// mum is the folded 128-bit product of a and b.
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 func mix(h, v uint64) uint64 {
@@ -304,7 +354,7 @@ func (t *Table) lookup(k *Key, h uint32) (uint32, uint64) {
 		}
 		if e&^idxMask == tag {
 			idx := e&idxMask - 1
-			if t.slab[idx].key == *k {
+			if t.slab[idx].key.equal(k) {
 				return idx, i
 			}
 		}
@@ -337,86 +387,146 @@ func (t *Table) unindex(i uint64) {
 
 // Update accounts one decoded packet. m.Timestamp drives the table's clock.
 func (t *Table) Update(m *tap.Meta) {
-	k, fromLo := KeyOf(m)
+	var k Key
+	fromLo := k.set(m)
 	t.update(m, &k, k.Hash(), fromLo)
 }
 
-// PrefetchBatch is how many packets UpdateBatch looks ahead: enough misses
-// in flight to cover the memory latency, few enough that the lines touched
-// first are still cached when their packet's turn comes.
+// PrefetchBatch is how many packets UpdateBatch prepares at once: enough
+// misses in flight to cover the memory latency, few enough that the lines
+// asked for first are still cached when their packet's turn comes.
 const PrefetchBatch = 16
 
 // UpdateBatch accounts ms in order, exactly as Update of each would. With a
-// few hundred thousand flows the index slot and the slab entry of nearly
-// every packet miss the cache, and one packet at a time those misses wait
-// one after another: UpdateBatch first computes the keys of the next
-// PrefetchBatch packets and touches their memory, so the misses overlap.
-// *done counts the packets accounted so far; a caller that recovers from a
-// panic resumes after ms[*done].
+// few hundred thousand flows the index slot, the slab entry and the L7
+// session of nearly every packet miss the cache, and one packet at a time
+// those misses would wait one after another. UpdateBatch runs the packets
+// through a pipeline of PrefetchBatch-packet steps instead: while it
+// accounts one step, the lines of the next ones are on their way (see
+// prepare, locate and touchL7). Only prefetches are issued ahead, never
+// loads, so nothing waits for a line before its packet needs it. *done
+// counts the packets accounted so far; a caller that recovers from a panic
+// resumes after ms[*done].
 func (t *Table) UpdateBatch(ms []tap.Meta, done *int) {
-	for base := 0; base < len(ms); base += PrefetchBatch {
+	pf := &t.pf
+	t.prepare(&pf.steps[0], ms[:min(PrefetchBatch, len(ms))])
+	for base, cur := 0, 0; base < len(ms); base, cur = base+PrefetchBatch, 1-cur {
+		st := &pf.steps[cur]
 		batch := ms[base:min(base+PrefetchBatch, len(ms))]
-		pf := &t.pf
-		for i := range batch {
-			pf.keys[i], pf.fromLo[i] = KeyOf(&batch[i])
-			pf.hashes[i] = pf.keys[i].Hash()
+		t.locate(st)
+		if next := base + PrefetchBatch; next < len(ms) {
+			// Hashing the next step gives this step's slab lines time to
+			// arrive before touchL7 reads their L7 words.
+			t.prepare(&pf.steps[1-cur], ms[next:min(next+PrefetchBatch, len(ms))])
 		}
-		t.touch(pf.hashes[:len(batch)])
+		t.touchL7(st.idxs)
 		for i := range batch {
 			*done = base + i
-			t.update(&batch[i], &pf.keys[i], pf.hashes[i], pf.fromLo[i])
+			t.update(&batch[i], &st.keys[i], st.hashes[i], st.fromLo[i])
 		}
 	}
 	*done = len(ms)
 }
 
-// prefetch is UpdateBatch's look-ahead: the keys of the packets in flight.
-type prefetch struct {
+// pipeline is UpdateBatch's: two steps of packets, one being
+// accounted while the other is prepared.
+type pipeline struct {
+	steps [2]step
+	addrs []uintptr // lines to prefetch, reused
+	one   []uintptr // the lines of one entry, reused
+}
+
+// step is the keys of up to PrefetchBatch packets in flight.
+type step struct {
 	keys   [PrefetchBatch]Key
 	hashes [PrefetchBatch]uint32
 	fromLo [PrefetchBatch]bool
-	idxs   [PrefetchBatch]uint32 // touch's guesses at the packets' flows
-	sink   uint64
+	n      int
+	idxs   []uint32 // locate's guesses at the packets' flows
+	buf    [PrefetchBatch]uint32
 }
 
-// touch loads the index slot of each hash, then the slab entry (every cache
-// line of it) its first matching slot names, then what the L7 stage keeps
-// for the flow. Only the loads matter: each loop is tight and its loads
-// independent, so the CPU issues them all before the first returns. A wrong
-// guess (a tag collision, a flow further along the probe chain) costs only
-// a wasted load.
-func (t *Table) touch(hashes []uint32) {
-	s := uint64(0)
-	for _, h := range hashes {
-		s += uint64(t.index[t.home(h)])
+// prepare computes the keys of ms into st and prefetches their index slots.
+func (t *Table) prepare(st *step, ms []tap.Meta) {
+	addrs := t.pf.addrs[:0]
+	for i := range ms {
+		st.fromLo[i] = st.keys[i].set(&ms[i])
+		st.hashes[i] = st.keys[i].Hash()
+		addrs = append(addrs, uintptr(unsafe.Pointer(&t.index[t.home(st.hashes[i])])))
 	}
-	idxs := t.pf.idxs[:0]
-	for _, h := range hashes {
+	st.n = len(ms)
+	prefetch.Lines(addrs)
+	t.pf.addrs = addrs
+}
+
+// locate reads the index slots prepare asked for and prefetches every line
+// of the slab entry the first matching slot names. A wrong guess (a tag
+// collision, a flow further along the probe chain) costs only a wasted
+// prefetch.
+func (t *Table) locate(st *step) {
+	addrs := t.pf.addrs[:0]
+	st.idxs = st.buf[:0]
+	maybeNew := false
+	for _, h := range st.hashes[:st.n] {
 		e := t.index[t.home(h)]
 		if e == 0 || e&^idxMask != h&^idxMask {
+			maybeNew = true
 			continue
 		}
 		idx := e&idxMask - 1
-		s += t.touchSlab(idx)
-		idxs = append(idxs, idx)
+		addrs = t.appendSlabLines(addrs, idx)
+		st.idxs = append(st.idxs, idx)
 	}
-	t.pf.sink += s
-	t.touchL7(idxs)
+	if next := t.nextEntry(); maybeNew && next != nilIdx {
+		// A packet that may start a flow: the entry it would take.
+		addrs = t.appendSlabLines(addrs, next)
+	}
+	prefetch.Lines(addrs)
+	t.pf.addrs = addrs
 }
 
-// touchL7 hands the L7 words of flows idxs to the L7 stage's Touch.
+// touchL7 prefetches what the L7 stage keeps for flows idxs, beyond the L7
+// word in the slab entry.
 func (t *Table) touchL7(idxs []uint32) {
 	if t.l7touch == nil {
 		return
 	}
+	addrs := t.pf.addrs[:0]
 	for _, idx := range idxs {
 		if w := t.slab[idx].l7; w != 0 {
-			t.l7touch.Touch(w)
+			addrs = t.l7touch.AppendLines(addrs, w)
 		}
 	}
+	prefetch.Lines(addrs)
+	t.pf.addrs = addrs
 }
 
-// flowSize is the size of a slab entry; touch reads its last byte.
+// nextEntry is the slab entry a new flow would take next, or nilIdx when
+// the table is full.
+func (t *Table) nextEntry() uint32 {
+	switch {
+	case t.freeHead != nilIdx:
+		return t.freeHead
+	case int(t.fresh) < len(t.slab):
+		return t.fresh
+	}
+	return nilIdx
+}
+
+// slabLines is how many addresses appendSlabLines appends.
+const slabLines = (flowSize+63)/64 + 1
+
+// appendSlabLines appends the address of every cache line of slab entry idx.
+func (t *Table) appendSlabLines(addrs []uintptr, idx uint32) []uintptr {
+	p := uintptr(unsafe.Pointer(&t.slab[idx]))
+	for off := uintptr(0); off < flowSize; off += 64 {
+		addrs = append(addrs, p+off)
+	}
+	return append(addrs, p+flowSize-1)
+}
+
+// flowSize is the size of a slab entry; appendSlabLines asks for its last
+// byte too, which may be on a line of its own.
 const flowSize = unsafe.Sizeof(flow{})
 
 // update is Update with the key, its hash and the direction computed.
@@ -434,6 +544,12 @@ func (t *Table) update(m *tap.Meta, k *Key, h uint32, fromLo bool) {
 		} else {
 			idx = t.fresh
 			t.fresh++
+		}
+		if next := t.nextEntry(); next != nilIdx {
+			// The next new flow's entry: locate asks for it only once
+			// a step.
+			t.pf.one = t.appendSlabLines(t.pf.one[:0], next)
+			prefetch.Lines(t.pf.one)
 		}
 		t.nfree--
 		t.index[slot] = indexEntry(h, idx)
@@ -545,23 +661,26 @@ func (t *Table) advance(now int64) {
 }
 
 func (t *Table) tick(s int64, now int64) {
-	// Newest entries first, PrefetchBatch at a time with the flows' lines
-	// touched ahead, as UpdateBatch does for packets. Handling a flow moves
-	// it out of slot s, so an older entry of a flow handled already has
-	// lapsed by the time the loop reaches it; nothing is added to slot s
-	// meanwhile (schedule picks a later second).
-	var due [PrefetchBatch]uint32
-	for {
-		n := t.wheel.take(s, due[:])
-		if n == 0 {
-			return
-		}
-		t.touchFlows(due[:n])
-		for _, idx := range due[:n] {
+	// Newest entries first, PrefetchBatch at a time, and pipelined as
+	// UpdateBatch pipelines packets: the next batch is taken off the wheel
+	// and its slab lines prefetched before this one is handled. Handling a
+	// flow moves it out of slot s, so an older entry of a flow handled
+	// already has lapsed by the time the loop reaches it; nothing is added
+	// to slot s meanwhile (schedule picks a later second), so taking ahead
+	// takes what the loop would have taken.
+	var due [2][PrefetchBatch]uint32
+	cur := due[0][:t.wheel.take(s, due[0][:])]
+	t.prefetchSlab(cur)
+	for k := 1; len(cur) > 0; k = 1 - k {
+		t.prefetchEnd(cur)
+		next := due[k][:t.wheel.take(s, due[k][:])]
+		t.prefetchSlab(next)
+		for _, idx := range cur {
 			if t.slab[idx].wslot == uint16(s) {
 				t.due(idx, now)
 			}
 		}
+		cur = next
 	}
 }
 
@@ -587,26 +706,26 @@ func (t *Table) due(idx uint32, now int64) {
 	}
 }
 
-// touchFlows loads every line of the slab entries idxs, then their index
-// slots and L7 state, which ending them reads.
-func (t *Table) touchFlows(idxs []uint32) {
-	s := uint64(0)
+// prefetchSlab prefetches every line of the slab entries idxs.
+func (t *Table) prefetchSlab(idxs []uint32) {
+	addrs := t.pf.addrs[:0]
 	for _, idx := range idxs {
-		s += t.touchSlab(idx)
+		addrs = t.appendSlabLines(addrs, idx)
 	}
-	for _, idx := range idxs {
-		s += uint64(t.index[t.home(t.slab[idx].key.Hash())])
-	}
-	t.pf.sink += s
-	t.touchL7(idxs)
+	prefetch.Lines(addrs)
+	t.pf.addrs = addrs
 }
 
-// touchSlab loads every cache line of slab entry idx.
-func (t *Table) touchSlab(idx uint32) uint64 {
-	p := unsafe.Pointer(&t.slab[idx])
-	return uint64(*(*uint8)(p)) + uint64(*(*uint8)(unsafe.Add(p, 64))) +
-		uint64(*(*uint8)(unsafe.Add(p, 128))) + uint64(*(*uint8)(unsafe.Add(p, 192))) +
-		uint64(*(*uint8)(unsafe.Add(p, flowSize-1)))
+// prefetchEnd prefetches what ending flows idxs reads beyond their slab
+// entries (prefetched already): their index slots and L7 state.
+func (t *Table) prefetchEnd(idxs []uint32) {
+	addrs := t.pf.addrs[:0]
+	for _, idx := range idxs {
+		addrs = append(addrs, uintptr(unsafe.Pointer(&t.index[t.home(t.slab[idx].key.Hash())])))
+	}
+	prefetch.Lines(addrs)
+	t.pf.addrs = addrs
+	t.touchL7(idxs)
 }
 
 // evictOne ends the flow closest to its deadline to make room: the newest

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/bits"
 	"time"
+	"unsafe"
 
+	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -104,7 +106,6 @@ type Filter struct {
 	pressure  uint64
 	epochLeft uint64
 	stats     Stats
-	touched   uint64 // Touch's loads land here, so they are not dead code
 }
 
 // New returns a Filter sized by cfg. Besides New, only a growth allocates
@@ -165,15 +166,12 @@ func (f *Filter) Duplicate(m *tap.Meta) bool {
 	return f.DuplicateKey(Key(m), m.Timestamp)
 }
 
-// Touch loads the buckets of keys (from Key) without changing anything.
-// A reader that batches packets calls it before DuplicateKey of each, so
-// the buckets' cache misses overlap instead of coming one per packet.
-func (f *Filter) Touch(keys []uint64) {
-	s := f.touched
-	for _, k := range keys {
-		s += f.buckets[k&f.mask][0].key
-	}
-	f.touched = s
+// PrefetchKey asks the CPU for the bucket of key k (from Key) without
+// waiting for it or changing anything. A reader that batches packets calls
+// it as it decodes each, well before DuplicateKey of that packet, so the
+// bucket's cache miss overlaps with the work in between.
+func (f *Filter) PrefetchKey(k uint64) {
+	prefetch.Line(uintptr(unsafe.Pointer(&f.buckets[k&f.mask])))
 }
 
 // DuplicateKey is Duplicate of the packet whose Key is k, captured at ts (µs).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/flowtable"
@@ -126,7 +127,6 @@ type Engine struct {
 	sink      LogSink
 	toTCP     int64
 	toUDP     int64
-	touched   uint32 // Touch's loads land here, so they are not dead code
 	sess      slab[session]
 	freeSess  []uint32
 	pend      slab[pending]
@@ -160,13 +160,21 @@ func New(cfg Config, ds []dissectors.Dissector, sink LogSink) (*Engine, error) {
 // Stats returns the counters.
 func (e *Engine) Stats() Stats { return e.stats }
 
-// Touch implements flowtable.Toucher: for an identified flow it loads the
-// session its word names, so that the flow table's look-ahead overlaps that
-// miss with the other packets' ones.
-func (e *Engine) Touch(w uint32) {
+// sessionSize is the size of a session, which AppendLines covers.
+const sessionSize = unsafe.Sizeof(session{})
+
+// AppendLines implements flowtable.Toucher: for an identified flow it
+// appends the lines of the session its word names, so that the flow
+// table's pipeline prefetches them with the other packets' lines.
+func (e *Engine) AppendLines(addrs []uintptr, w uint32) []uintptr {
 	if w&sessionBit != 0 && w&^sessionBit < e.sess.n {
-		e.touched += uint32(e.sess.at(w &^ sessionBit).d)
+		p := uintptr(unsafe.Pointer(e.sess.at(w &^ sessionBit)))
+		for off := uintptr(0); off < sessionSize; off += 64 {
+			addrs = append(addrs, p+off)
+		}
+		addrs = append(addrs, p+sessionSize-1)
 	}
+	return addrs
 }
 
 // Payload implements flowtable.PayloadHandler.

@@ -15,3 +15,30 @@ func TestSessionSize(t *testing.T) {
 		t.Logf("sizeof(session) = %d bytes, sizeof(pending) = %d bytes", n, unsafe.Sizeof(pending{}))
 	}
 }
+
+// TestAppendLines: an identified flow's word yields lines that cover its
+// session, from its first byte to its last; any other word yields none.
+func TestAppendLines(t *testing.T) {
+	e, err := New(DefaultConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		e.sess.add()
+	}
+	p := uintptr(unsafe.Pointer(e.sess.at(2)))
+	lines := e.AppendLines(nil, sessionBit|2)
+	if len(lines) == 0 || lines[0] != p || lines[len(lines)-1] != p+sessionSize-1 {
+		t.Fatalf("lines %x for a session at %x of %d bytes", lines, p, sessionSize)
+	}
+	for i := 1; i < len(lines); i++ {
+		if d := lines[i] - lines[i-1]; d == 0 || d > 64 {
+			t.Fatalf("lines %x leave a gap or repeat", lines)
+		}
+	}
+	for _, w := range []uint32{0, 1, stateGiveUp, sessionBit | 3, sessionBit | 1<<20} {
+		if got := e.AppendLines(nil, w); len(got) != 0 {
+			t.Errorf("word %#x: lines %x, want none", w, got)
+		}
+	}
+}
