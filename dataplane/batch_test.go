@@ -126,9 +126,10 @@ func (k *keepingSource) ReadFrame() ([]byte, dataplane.FrameInfo, error) {
 
 func (k *keepingSource) Close() error { return k.src.Close() }
 
-// TestReadBatchKeptFrames: a source that keeps frames for 16 reads lets the
+// TestReadBatchKeptFrames: a source that keeps frames for a read batch (32
+// reads) lets the
 // reader batch them uncopied, but undecodable frames in between stretch a
-// batch of 16 over more reads than that; the batch is accounted before its
+// batch of 32 over more reads than that; the batch is accounted before its
 // first frame can be overwritten.
 func TestReadBatchKeptFrames(t *testing.T) {
 	path := filepath.Join(requireCorpus(t, "ndpi"), "1kxun.pcap")
@@ -138,7 +139,7 @@ func TestReadBatchKeptFrames(t *testing.T) {
 		if !keep {
 			return runL7(t, src)
 		}
-		ks := &keepingSource{src: src, ring: make([][]byte, 17)}
+		ks := &keepingSource{src: src, ring: make([][]byte, dataplane.ReadBatchFrames+1)}
 		for i := range ks.ring {
 			ks.ring[i] = make([]byte, 0, 1<<18)
 		}

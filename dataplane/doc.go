@@ -24,7 +24,7 @@
 // owner, published to atomics once per batch (or per ring block) for
 // /metrics. Bad frames are counted by reason and never stop the pipeline.
 // A source's frame is valid until the next ReadFrame, or for as many more
-// reads as its FramesKept says (a pcap file: 16); the reader batches 16
-// frames for dedup and the flow table's look-ahead and copies the payloads
+// reads as its FramesKept says (a pcap file: 32); the reader batches 32
+// frames for dedup and the flow table's pipeline and copies the payloads
 // of frames that would not last that long.
 package dataplane

@@ -125,7 +125,7 @@ func (p *PcapFile) ReadFrame() ([]byte, FrameInfo, error) {
 }
 
 // FramesKept reports for how many further ReadFrame calls the frame
-// ReadFrame returned last stays valid: 16 (pcapBufKept) for a classic pcap
+// ReadFrame returned last stays valid: 32 (pcapBufKept) for a classic pcap
 // read through the buffers, a lower bound whatever the record sizes; 0 for
 // a streamed frame, which the next call overwrites.
 func (p *PcapFile) FramesKept() int {

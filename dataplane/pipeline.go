@@ -131,7 +131,7 @@ type readBatch struct {
 }
 
 // framesKeeper is a Source that keeps each frame unchanged for a number of
-// further ReadFrame calls (PcapFile: 16), so the reader can batch its frames
+// further ReadFrame calls (PcapFile: 32), so the reader can batch its frames
 // without copying them.
 type framesKeeper interface {
 	// FramesKept is for how many further calls the frame returned last
@@ -139,8 +139,9 @@ type framesKeeper interface {
 	FramesKept() int
 }
 
-// readBatchFrames is the reader's batch: as many as the flow table looks
-// ahead, so one batch is one look-ahead.
+// readBatchFrames is the reader's batch: two of the flow table's pipeline
+// steps, so that one step's lines are on their way while the other's
+// packets are accounted.
 const readBatchFrames = 2 * flowtable.PrefetchBatch
 
 type counters struct {
