@@ -127,10 +127,9 @@ func (k *keepingSource) ReadFrame() ([]byte, dataplane.FrameInfo, error) {
 func (k *keepingSource) Close() error { return k.src.Close() }
 
 // TestReadBatchKeptFrames: a source that keeps frames for a read batch (32
-// reads) lets the
-// reader batch them uncopied, but undecodable frames in between stretch a
-// batch of 32 over more reads than that; the batch is accounted before its
-// first frame can be overwritten.
+// reads) lets the reader batch them uncopied, but undecodable frames in
+// between stretch a batch over more reads than that; the batch is accounted
+// before its first frame can be overwritten.
 func TestReadBatchKeptFrames(t *testing.T) {
 	path := filepath.Join(requireCorpus(t, "ndpi"), "1kxun.pcap")
 	run := func(keep bool) *l7Sink {
