@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -107,4 +108,40 @@ func TestKeyWords(t *testing.T) {
 		hashes[b.Hash()] = i
 	}
 	require.Len(t, hashes, keySize+1, "a one-bit change of any byte changes the hash")
+}
+
+// TestKeySet: the key set builds is the canonical one (the lower address,
+// then the lower port, is Lo), and the hash it returns is Hash's.
+func TestKeySet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	addr := func() netip.Addr {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.IntN(3)) // small alphabet: equal prefixes and equal addresses happen
+		}
+		if rng.IntN(2) == 0 {
+			return netip.AddrFrom4([4]byte(b[:4]))
+		}
+		return netip.AddrFrom16(b)
+	}
+	for range 20_000 {
+		m := tap.Meta{Src: addr(), Dst: addr(), SrcPort: uint16(rng.IntN(3)), DstPort: uint16(rng.IntN(3)),
+			Proto: uint8(rng.Uint32()), TapType: tap.TapType(rng.Uint32()), TapPort: rng.Uint32(), VLAN: uint16(rng.Uint32())}
+		var k Key
+		fromLo, h := k.set(&m)
+		require.Equal(t, k.Hash(), h)
+		src, dst := m.Src.As16(), m.Dst.As16()
+		c := bytes.Compare(src[:], dst[:])
+		wantLo := c < 0 || c == 0 && m.SrcPort <= m.DstPort
+		require.Equal(t, wantLo, fromLo, "%v:%d → %v:%d", m.Src, m.SrcPort, m.Dst, m.DstPort)
+		lo, hi, lp, hp := src, dst, m.SrcPort, m.DstPort
+		if !wantLo {
+			lo, hi, lp, hp = dst, src, m.DstPort, m.SrcPort
+		}
+		require.Equal(t, Key{Lo: lo, Hi: hi, LoPort: lp, HiPort: hp, TapPort: m.TapPort, VLAN: m.VLAN,
+			Proto: m.Proto, TapType: uint8(m.TapType)}, k)
+		k2, fromLo2 := KeyOf(&m)
+		require.Equal(t, k, k2)
+		require.Equal(t, fromLo, fromLo2)
+	}
 }

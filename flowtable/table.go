@@ -209,44 +209,38 @@ func (t *Table) Stats() Stats {
 // KeyOf builds the canonical key of a decoded packet; fromLo says whether the
 // packet's source is the key's Lo side.
 func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
-	fromLo = k.set(m)
+	fromLo, _ = k.set(m)
 	return k, fromLo
 }
 
-// set makes k the canonical key of m in place (the table's pipeline builds
-// keys into its arrays, and a 44-byte result would be copied there) and
-// reports whether m's source is the Lo side.
-func (k *Key) set(m *tap.Meta) bool {
-	src, dst := m.Src.As16(), m.Dst.As16()
-	sp, dp := m.SrcPort, m.DstPort
+// set makes k the canonical key of m in place and returns whether m's
+// source is the Lo side, and k.Hash(). The table's pipeline builds keys
+// into its arrays: a 44-byte result would be copied there, and hashing the
+// key back from memory would read words that narrower stores have just
+// written, which the CPU cannot forward (a stall of a dozen cycles a word).
+// So the addresses are compared and hashed as the words they are loaded as.
+func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
+	k.Lo, k.Hi = m.Src.As16(), m.Dst.As16()
+	be := binary.BigEndian
+	l0, l1, h0, h1 := be.Uint64(k.Lo[:8]), be.Uint64(k.Lo[8:]), be.Uint64(k.Hi[:8]), be.Uint64(k.Hi[8:])
+	lp, hp := m.SrcPort, m.DstPort
 	// A non-first fragment carries the ports of its first fragment when the
 	// dataplane's fragment cache saw it, else 0 (the decoder sets none).
+	fromLo = l0 < h0 || l0 == h0 && (l1 < h1 || l1 == h1 && lp <= hp)
+	if !fromLo {
+		l0, l1, h0, h1, lp, hp = h0, h1, l0, l1, hp, lp
+		be.PutUint64(k.Lo[:8], l0)
+		be.PutUint64(k.Lo[8:], l1)
+		be.PutUint64(k.Hi[:8], h0)
+		be.PutUint64(k.Hi[8:], h1)
+	}
+	k.LoPort, k.HiPort = lp, hp
 	k.Proto, k.TapType, k.TapPort, k.VLAN = m.Proto, uint8(m.TapType), m.TapPort, m.VLAN
-	c := compare16(&src, &dst)
-	if c < 0 || (c == 0 && sp <= dp) {
-		k.Lo, k.Hi, k.LoPort, k.HiPort = src, dst, sp, dp
-		return true
-	}
-	k.Lo, k.Hi, k.LoPort, k.HiPort = dst, src, dp, sp
-	return false
-}
-
-func compare16(a, b *[16]byte) int {
-	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
-	if a0 != b0 {
-		if a0 < b0 {
-			return -1
-		}
-		return 1
-	}
-	a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
-	switch {
-	case a1 < b1:
-		return -1
-	case a1 > b1:
-		return 1
-	}
-	return 0
+	// The words Hash loads, little-endian from the key's bytes.
+	rev := bits.ReverseBytes64
+	ports := uint64(lp) | uint64(hp)<<16 | uint64(m.TapPort)<<32
+	rest := uint64(m.VLAN) | uint64(m.Proto)<<16 | uint64(uint8(m.TapType))<<24
+	return fromLo, hashWords(rev(l0), rev(l1), rev(h0), rev(h1), ports, rest)
 }
 
 // keySize is the size of a Key: five 64-bit words and a 32-bit one, no
@@ -269,16 +263,21 @@ func (k *Key) equal(o *Key) bool {
 }
 
 // Hash is a symmetric hash of the key (the key is already canonical), used
-// both by the index and by the dataplane to pick a worker. It multiplies
-// pairs of the key's words in three independent lanes and then folds the
-// lanes, as wyhash does, so the multiplications overlap instead of each
-// waiting for the one before.
+// both by the index and by the dataplane to pick a worker.
 func (k *Key) Hash() uint32 {
 	w := k.words()
 	le := binary.LittleEndian
-	a := mum(le.Uint64(w[0:])^hashSeed0, le.Uint64(w[8:])^hashSeed1)
-	b := mum(le.Uint64(w[16:])^hashSeed2, le.Uint64(w[24:])^hashSeed3)
-	c := mum(le.Uint64(w[32:])^hashSeed4, uint64(le.Uint32(w[40:]))^hashSeed5)
+	return hashWords(le.Uint64(w[0:]), le.Uint64(w[8:]), le.Uint64(w[16:]), le.Uint64(w[24:]),
+		le.Uint64(w[32:]), uint64(le.Uint32(w[40:])))
+}
+
+// hashWords hashes a key given as its words. It multiplies pairs of words
+// in three independent lanes and then folds the lanes, as wyhash does, so
+// the multiplications overlap instead of each waiting for the one before.
+func hashWords(w0, w1, w2, w3, w4, w5 uint64) uint32 {
+	a := mum(w0^hashSeed0, w1^hashSeed1)
+	b := mum(w2^hashSeed2, w3^hashSeed3)
+	c := mum(w4^hashSeed4, w5^hashSeed5)
 	h := mum(a^c^hashSeed1, b^hashSeed4)
 	return uint32(h ^ h>>32)
 }
@@ -388,8 +387,8 @@ func (t *Table) unindex(i uint64) {
 // Update accounts one decoded packet. m.Timestamp drives the table's clock.
 func (t *Table) Update(m *tap.Meta) {
 	var k Key
-	fromLo := k.set(m)
-	t.update(m, &k, k.Hash(), fromLo)
+	fromLo, h := k.set(m)
+	t.update(m, &k, h, fromLo)
 }
 
 // PrefetchBatch is how many packets UpdateBatch prepares at once: enough
@@ -450,8 +449,7 @@ type step struct {
 func (t *Table) prepare(st *step, ms []tap.Meta) {
 	addrs := t.pf.addrs[:0]
 	for i := range ms {
-		st.fromLo[i] = st.keys[i].set(&ms[i])
-		st.hashes[i] = st.keys[i].Hash()
+		st.fromLo[i], st.hashes[i] = st.keys[i].set(&ms[i])
 		addrs = append(addrs, uintptr(unsafe.Pointer(&t.index[t.home(st.hashes[i])])))
 	}
 	st.n = len(ms)

@@ -2,9 +2,12 @@ package dedup
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tapflow/tapflow/tap"
 )
 
 // TestGrowKeepsEveryEntry: doubling moves every entry, live or stale, to the
@@ -42,4 +45,78 @@ func TestGrowKeepsEveryEntry(t *testing.T) {
 		require.Equal(t, want, snapshot())
 	}
 	require.Equal(t, uint64(4), f.stats.Grown)
+}
+
+// TestKeySeesEveryField: flipping any one bit of anything Key covers
+// (addresses of either family, ports, protocol, flags, checksum, IP id,
+// payload length, seq, ack, window, ICMP type and code, the fragment flag,
+// each byte of the payload head and its length) changes the key, and the
+// tap identity and TTL do not.
+func TestKeySeesEveryField(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 200 {
+		var m tap.Meta
+		m.Src, m.Dst = netip.AddrFrom4([4]byte{10, 0, 0, byte(round)}), netip.AddrFrom4([4]byte{10, 0, 1, 2})
+		if round%2 == 1 {
+			m.Src, m.Dst = netip.AddrFrom16([16]byte{0x20, 1, 15: byte(round)}), netip.AddrFrom16([16]byte{0x20, 1, 15: 9})
+		}
+		m.SrcPort, m.DstPort, m.Proto, m.TCPFlags = uint16(rng.Uint32()), uint16(rng.Uint32()), uint8(rng.Uint32()), uint8(rng.Uint32())
+		m.L4Checksum, m.IPID, m.Seq, m.Ack = uint16(rng.Uint32()), rng.Uint32(), rng.Uint32(), rng.Uint32()
+		m.Window, m.ICMPType, m.ICMPCode = uint16(rng.Uint32()), uint8(rng.Uint32()), uint8(rng.Uint32())
+		m.Payload = make([]byte, rng.IntN(2*payloadHead))
+		for i := range m.Payload {
+			m.Payload[i] = byte(rng.Uint32())
+		}
+		m.PayloadLen = uint32(len(m.Payload))
+		base := Key(&m)
+		require.NotZero(t, base)
+		flip := func(what string, change func(*tap.Meta)) {
+			c := m
+			c.Payload = append([]byte(nil), m.Payload...)
+			change(&c)
+			require.NotEqual(t, base, Key(&c), "round %d: %s", round, what)
+		}
+		for bit := range 128 {
+			flipAddr := func(a netip.Addr) netip.Addr {
+				if a.Is4() {
+					b := a.As4()
+					b[bit/8%4] ^= 1 << (bit % 8)
+					return netip.AddrFrom4(b)
+				}
+				b := a.As16()
+				b[bit/8] ^= 1 << (bit % 8)
+				return netip.AddrFrom16(b)
+			}
+			flip("src", func(c *tap.Meta) { c.Src = flipAddr(c.Src) })
+			flip("dst", func(c *tap.Meta) { c.Dst = flipAddr(c.Dst) })
+		}
+		for bit := range 32 {
+			flip("seq", func(c *tap.Meta) { c.Seq ^= 1 << bit })
+			flip("ack", func(c *tap.Meta) { c.Ack ^= 1 << bit })
+			flip("payload length", func(c *tap.Meta) { c.PayloadLen ^= 1 << bit })
+			flip("ip id", func(c *tap.Meta) { c.IPID ^= 1 << bit })
+			if bit < 16 {
+				flip("src port", func(c *tap.Meta) { c.SrcPort ^= 1 << bit })
+				flip("dst port", func(c *tap.Meta) { c.DstPort ^= 1 << bit })
+				flip("checksum", func(c *tap.Meta) { c.L4Checksum ^= 1 << bit })
+				flip("window", func(c *tap.Meta) { c.Window ^= 1 << bit })
+			}
+			if bit < 8 {
+				flip("proto", func(c *tap.Meta) { c.Proto ^= 1 << bit })
+				flip("flags", func(c *tap.Meta) { c.TCPFlags ^= 1 << bit })
+				flip("icmp type", func(c *tap.Meta) { c.ICMPType ^= 1 << bit })
+				flip("icmp code", func(c *tap.Meta) { c.ICMPCode ^= 1 << bit })
+			}
+		}
+		flip("fragment", func(c *tap.Meta) { c.Fragment = !c.Fragment })
+		for i := range min(len(m.Payload), payloadHead) {
+			flip("payload byte", func(c *tap.Meta) { c.Payload[i] ^= 1 << (i % 8) })
+		}
+		if len(m.Payload) < payloadHead {
+			flip("payload head length", func(c *tap.Meta) { c.Payload = append(c.Payload, 0) })
+		}
+		c := m
+		c.TapPort, c.TapType, c.TTL, c.VLAN = 99, tap.TapType(3), 1, 7
+		require.Equal(t, base, Key(&c), "round %d: tap identity", round)
+	}
 }
