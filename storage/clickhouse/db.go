@@ -223,12 +223,18 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 // open makes a pool whose connections use database.
 func (db *DB) open(database string) (driver.Conn, error) {
 	opts := &ch.Options{
-		Addr:            []string{db.cfg.Addr},
-		Auth:            ch.Auth{Database: database, Username: db.cfg.Username, Password: db.cfg.Password},
-		DialTimeout:     db.cfg.DialTimeout,
-		ReadTimeout:     db.cfg.ReadTimeout,
-		MaxOpenConns:    db.cfg.MaxOpenConns,
-		MaxIdleConns:    min(db.cfg.MaxOpenConns, 4),
+		Addr:         []string{db.cfg.Addr},
+		Auth:         ch.Auth{Database: database, Username: db.cfg.Username, Password: db.cfg.Password},
+		DialTimeout:  db.cfg.DialTimeout,
+		ReadTimeout:  db.cfg.ReadTimeout,
+		MaxOpenConns: db.cfg.MaxOpenConns,
+		// Every connection keeps the buffer it encodes blocks into, grown to
+		// a batch's size. With fewer idle slots than the six writers
+		// inserting at once, released connections were closed and new
+		// ones grew new buffers: in a corpus replay into ClickHouse that
+		// growing took 0.36 s of the profile (0.17 s now), and the replay
+		// peaked 0.2-0.5 GiB higher.
+		MaxIdleConns:    db.cfg.MaxOpenConns,
 		ConnMaxLifetime: time.Hour,
 		Logger:          db.logger.With("component", "clickhouse-go"),
 	}
