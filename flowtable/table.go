@@ -511,20 +511,15 @@ func (t *Table) nextEntry() uint32 {
 	return nilIdx
 }
 
-// slabLines is how many addresses appendSlabLines appends.
-const slabLines = (flowSize+63)/64 + 1
+// slabLines is the most addresses appendSlabLines appends.
+const slabLines = (flowSize+prefetch.LineSize-2)/prefetch.LineSize + 1
 
-// appendSlabLines appends the address of every cache line of slab entry idx.
+// appendSlabLines appends an address in every cache line of slab entry idx.
 func (t *Table) appendSlabLines(addrs []uintptr, idx uint32) []uintptr {
-	p := uintptr(unsafe.Pointer(&t.slab[idx]))
-	for off := uintptr(0); off < flowSize; off += 64 {
-		addrs = append(addrs, p+off)
-	}
-	return append(addrs, p+flowSize-1)
+	return prefetch.AppendRange(addrs, uintptr(unsafe.Pointer(&t.slab[idx])), flowSize)
 }
 
-// flowSize is the size of a slab entry; appendSlabLines asks for its last
-// byte too, which may be on a line of its own.
+// flowSize is the size of a slab entry.
 const flowSize = unsafe.Sizeof(flow{})
 
 // update is Update with the key, its hash and the direction computed.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapflow/tapflow/dissectors"
 	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -168,11 +169,7 @@ const sessionSize = unsafe.Sizeof(session{})
 // table's pipeline prefetches them with the other packets' lines.
 func (e *Engine) AppendLines(addrs []uintptr, w uint32) []uintptr {
 	if w&sessionBit != 0 && w&^sessionBit < e.sess.n {
-		p := uintptr(unsafe.Pointer(e.sess.at(w &^ sessionBit)))
-		for off := uintptr(0); off < sessionSize; off += 64 {
-			addrs = append(addrs, p+off)
-		}
-		addrs = append(addrs, p+sessionSize-1)
+		addrs = prefetch.AppendRange(addrs, uintptr(unsafe.Pointer(e.sess.at(w&^sessionBit))), sessionSize)
 	}
 	return addrs
 }

@@ -37,3 +37,29 @@ func BenchmarkLines16(b *testing.B) {
 		Lines(addrs[:])
 	}
 }
+
+// TestAppendRange: one address in each line a range touches, no more.
+func TestAppendRange(t *testing.T) {
+	for _, tc := range []struct {
+		p, size uintptr
+		want    []uintptr
+	}{
+		{0, 1, []uintptr{0}},
+		{0, 64, []uintptr{0}},
+		{0, 65, []uintptr{0, 64}},
+		{63, 2, []uintptr{0, 64}},
+		{48, 240, []uintptr{0, 64, 128, 192, 256}},
+		{64, 240, []uintptr{64, 128, 192, 256}},
+		{100, 0, nil},
+	} {
+		got := AppendRange(nil, tc.p, tc.size)
+		if len(got) != len(tc.want) {
+			t.Fatalf("AppendRange(%d, %d) = %v, want %v", tc.p, tc.size, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("AppendRange(%d, %d) = %v, want %v", tc.p, tc.size, got, tc.want)
+			}
+		}
+	}
+}
