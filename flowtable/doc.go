@@ -58,18 +58,23 @@
 // flow for the handler (FlowView.L7), which comes into the cache with the
 // flow, and the handler keeps the rest of its state itself.
 //
-// Speed: with a few hundred thousand flows, the index slot and slab entry
-// of nearly every packet miss the cache. UpdateBatch computes the keys of
-// the next 16 packets and touches their index slots, flows and L7 state
-// before it accounts them, so the misses overlap; a tick does the same for
-// the flows it ends, which the timing wheel lists in blocks rather than
-// links through the slab. The slab and index ask for huge pages.
+// Speed: with a few hundred thousand flows, the index slot, slab entry and
+// L7 session of nearly every packet miss the cache. UpdateBatch runs the
+// packets through a pipeline of 16-packet steps: it hashes a step's keys
+// and prefetches their index slots, then reads those and prefetches the
+// flows' lines (and the entry a new flow would take), hashes the next step
+// while those arrive, and prefetches the L7 sessions before accounting the
+// step. Prefetch instructions (internal/prefetch) retire at once, where a
+// plain load would hold up everything behind it. A tick pipelines the flows
+// it ends the same way, which the timing wheel lists in blocks rather than
+// links through the slab. Keys are compared and hashed as 8-byte words in
+// independent multiply lanes. The slab and index ask for huge pages.
 //
 // Memory: a flow is 240 bytes (times, the last packet's included, as 32-bit
 // offsets from the report period's start, state in flag bits, tunnel outer
 // addresses interned per table, the aggregates as one 32-bit index, the L7
-// word); with the index's 8 bytes per flow at a power-of-two capacity
-// (32-bit entries) and its entry in the timing wheel (4 bytes), an active
-// flow costs 252 bytes (TestFlowSize). The aggregates take memory per active
-// edge and second (and minute), not per flow.
+// word); with the index's 6.4 bytes per flow (1.6 slots of 4 bytes) and its
+// entry in the timing wheel, an active flow costs under 256 bytes
+// (TestFlowSize, BenchmarkTableMemory). The aggregates take memory per
+// active edge and second (and minute), not per flow.
 package flowtable

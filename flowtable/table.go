@@ -218,22 +218,22 @@ func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
 // into its arrays: a 44-byte result would be copied there, and hashing the
 // key back from memory would read words that narrower stores have just
 // written, which the CPU cannot forward (a stall of a dozen cycles a word).
-// So the addresses are compared and hashed as the words they are loaded as.
+// So the addresses are compared, stored and hashed as 8-byte words.
 func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
-	k.Lo, k.Hi = m.Src.As16(), m.Dst.As16()
-	be := binary.BigEndian
-	l0, l1, h0, h1 := be.Uint64(k.Lo[:8]), be.Uint64(k.Lo[8:]), be.Uint64(k.Hi[:8]), be.Uint64(k.Hi[8:])
+	l0, l1 := addrWords(m.Src)
+	h0, h1 := addrWords(m.Dst)
 	lp, hp := m.SrcPort, m.DstPort
 	// A non-first fragment carries the ports of its first fragment when the
 	// dataplane's fragment cache saw it, else 0 (the decoder sets none).
 	fromLo = l0 < h0 || l0 == h0 && (l1 < h1 || l1 == h1 && lp <= hp)
 	if !fromLo {
 		l0, l1, h0, h1, lp, hp = h0, h1, l0, l1, hp, lp
-		be.PutUint64(k.Lo[:8], l0)
-		be.PutUint64(k.Lo[8:], l1)
-		be.PutUint64(k.Hi[:8], h0)
-		be.PutUint64(k.Hi[8:], h1)
 	}
+	be := binary.BigEndian
+	be.PutUint64(k.Lo[:8], l0)
+	be.PutUint64(k.Lo[8:], l1)
+	be.PutUint64(k.Hi[:8], h0)
+	be.PutUint64(k.Hi[8:], h1)
 	k.LoPort, k.HiPort = lp, hp
 	k.Proto, k.TapType, k.TapPort, k.VLAN = m.Proto, uint8(m.TapType), m.TapPort, m.VLAN
 	// The words Hash loads, little-endian from the key's bytes.
@@ -241,6 +241,18 @@ func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
 	ports := uint64(lp) | uint64(hp)<<16 | uint64(m.TapPort)<<32
 	rest := uint64(m.VLAN) | uint64(m.Proto)<<16 | uint64(uint8(m.TapType))<<24
 	return fromLo, hashWords(rev(l0), rev(l1), rev(h0), rev(h1), ports, rest)
+}
+
+// addrWords returns As16 of a as two big-endian words. An IPv4 address, the
+// common case, goes through As4: the compiler copies As16's array with
+// 16-byte moves of two 8-byte stores, which the CPU cannot forward.
+func addrWords(a netip.Addr) (hi, lo uint64) {
+	if a.Is4() {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // keySize is the size of a Key: five 64-bit words and a 32-bit one, no
