@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/tapflow/tapflow/internal/hugepage"
+	"github.com/tapflow/tapflow/internal/mum"
 	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -287,27 +288,11 @@ func (k *Key) Hash() uint32 {
 // in three independent lanes and then folds the lanes, as wyhash does, so
 // the multiplications overlap instead of each waiting for the one before.
 func hashWords(w0, w1, w2, w3, w4, w5 uint64) uint32 {
-	a := mum(w0^hashSeed0, w1^hashSeed1)
-	b := mum(w2^hashSeed2, w3^hashSeed3)
-	c := mum(w4^hashSeed4, w5^hashSeed5)
-	h := mum(a^c^hashSeed1, b^hashSeed4)
+	a := mum.Mum(w0^mum.Seed0, w1^mum.Seed1)
+	b := mum.Mum(w2^mum.Seed2, w3^mum.Seed3)
+	c := mum.Mum(w4^mum.Seed4, w5^mum.Seed5)
+	h := mum.Mum(a^c^mum.Seed1, b^mum.Seed4)
 	return uint32(h ^ h>>32)
-}
-
-// The seeds are wyhash's: odd, with as many ones as zeros in every byte.
-const (
-	hashSeed0 = 0xa0761d6478bd642f
-	hashSeed1 = 0xe7037ed1a0b428db
-	hashSeed2 = 0x8ebc6af09c88c6e3
-	hashSeed3 = 0x589965cc75374cc3
-	hashSeed4 = 0x1d8e4e27c47d124f
-	hashSeed5 = 0x2d358dccaa6c78a5
-)
-
-// mum is the folded 128-bit product of a and b.
-func mum(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
 }
 
 func mix(h, v uint64) uint64 {

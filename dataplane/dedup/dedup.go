@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tapflow/tapflow/internal/mum"
 	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
 )
@@ -231,20 +232,20 @@ func Key(m *tap.Meta) uint64 {
 		// One word for both addresses. A v4 pair and a v6 pair never
 		// compare: the v4 lane's second word is a constant.
 		src, dst := m.Src.As4(), m.Dst.As4()
-		addrs = mum(uint64(le.Uint32(src[:]))|uint64(le.Uint32(dst[:]))<<32^seed0, 4^seed1)
+		addrs = mum.Mum(uint64(le.Uint32(src[:]))|uint64(le.Uint32(dst[:]))<<32^mum.Seed0, 4^mum.Seed1)
 	} else {
 		src, dst := m.Src.As16(), m.Dst.As16()
-		addrs = mum(le.Uint64(src[:8])^seed0, le.Uint64(src[8:])^seed1) ^
-			mum(le.Uint64(dst[:8])^seed2, le.Uint64(dst[8:])^seed3)
+		addrs = mum.Mum(le.Uint64(src[:8])^mum.Seed0, le.Uint64(src[8:])^mum.Seed1) ^
+			mum.Mum(le.Uint64(dst[:8])^mum.Seed2, le.Uint64(dst[8:])^mum.Seed3)
 	}
 	var frag uint64
 	if m.Fragment {
 		frag = 1
 	}
-	l4 := mum(uint64(m.SrcPort)|uint64(m.DstPort)<<16|uint64(m.Proto)<<32|uint64(m.TCPFlags)<<40|uint64(m.L4Checksum)<<48^seed2,
-		uint64(m.IPID)|uint64(m.PayloadLen)<<32^seed3)
-	tcp := mum(uint64(m.Seq)|uint64(m.Ack)<<32^seed4,
-		uint64(m.Window)|uint64(m.ICMPType)<<16|uint64(m.ICMPCode)<<24|frag<<32^seed5)
+	l4 := mum.Mum(uint64(m.SrcPort)|uint64(m.DstPort)<<16|uint64(m.Proto)<<32|uint64(m.TCPFlags)<<40|uint64(m.L4Checksum)<<48^mum.Seed2,
+		uint64(m.IPID)|uint64(m.PayloadLen)<<32^mum.Seed3)
+	tcp := mum.Mum(uint64(m.Seq)|uint64(m.Ack)<<32^mum.Seed4,
+		uint64(m.Window)|uint64(m.ICMPType)<<16|uint64(m.ICMPCode)<<24|frag<<32^mum.Seed5)
 	// The payload head, zero-padded to payloadHead bytes, with its length.
 	p := m.Payload
 	var head [payloadHead]byte
@@ -254,27 +255,11 @@ func Key(m *tap.Meta) uint64 {
 	} else {
 		copy(head[:], p)
 	}
-	body := mum(le.Uint64(w[0:])^seed0^uint64(n), le.Uint64(w[8:])^seed1) ^
-		mum(le.Uint64(w[16:])^seed2, le.Uint64(w[24:])^seed3)
-	h := mum(addrs^l4^seed4, tcp^body^seed5)
+	body := mum.Mum(le.Uint64(w[0:])^mum.Seed0^uint64(n), le.Uint64(w[8:])^mum.Seed1) ^
+		mum.Mum(le.Uint64(w[16:])^mum.Seed2, le.Uint64(w[24:])^mum.Seed3)
+	h := mum.Mum(addrs^l4^mum.Seed4, tcp^body^mum.Seed5)
 	if h == 0 {
 		h = 1
 	}
 	return h
-}
-
-// The seeds are wyhash's: odd, with as many ones as zeros in every byte.
-const (
-	seed0 = 0xa0761d6478bd642f
-	seed1 = 0xe7037ed1a0b428db
-	seed2 = 0x8ebc6af09c88c6e3
-	seed3 = 0x589965cc75374cc3
-	seed4 = 0x1d8e4e27c47d124f
-	seed5 = 0x2d358dccaa6c78a5
-)
-
-// mum is the folded 128-bit product of a and b.
-func mum(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
 }
