@@ -181,7 +181,7 @@ func New(cfg Config, sink Sink, idBase uint16) (*Table, error) {
 		out:    make([]FlowRecord, 0, cfg.BatchSize),
 	}
 	// The most lines one call asks for: a step's slab entries and the
-	// entry of a new flow (locate), or two lines of L7 state each.
+	// entry of a new flow (locate); the L7 sessions (touchL7) take fewer.
 	t.pf.addrs = make([]uintptr, 0, (PrefetchBatch+1)*slabLines)
 	t.pf.one = make([]uintptr, 0, slabLines)
 	to := cfg.Timeouts
@@ -424,8 +424,8 @@ func (t *Table) UpdateBatch(ms []tap.Meta, done *int) {
 	*done = len(ms)
 }
 
-// pipeline is UpdateBatch's: two steps of packets, one being
-// accounted while the other is prepared.
+// pipeline is UpdateBatch's state: two steps of packets, one accounted
+// while the other is prepared, and the address lists it prefetches.
 type pipeline struct {
 	steps [2]step
 	addrs []uintptr // lines to prefetch, reused
