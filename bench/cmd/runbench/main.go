@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Scaling = !*noScaling
 		cfg.Root = root
-		ch := &clickhouse{dir: filepath.Join(root, "build", "bench", "clickhouse"), cpu: otherCPU(cfg.CPU), logger: logger}
+		ch := &clickhouse{dir: filepath.Join(root, "build", "bench", "clickhouse"), cpu: otherCPU(cfg.CPU), logger: logger, progress: stderr}
 		defer ch.stop()
 		cfg.ClickHouse = ch.addr
 		cfg.Settle = ch.settle
@@ -117,14 +118,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // clickhouse starts a local server on first use, pinned away from the
-// benchmark CPU so the one-core figures stay tapflow's own.
+// benchmark CPU so the one-core figures stay tapflow's own. Its data
+// directory lives only as long as the run: the rows of a run are gigabytes
+// in hundreds of thousands of files.
 type clickhouse struct {
-	dir    string
-	cpu    string
-	logger *slog.Logger
-	once   sync.Once
-	srv    *chserver.Server
-	err    error
+	dir      string
+	cpu      string
+	logger   *slog.Logger
+	progress io.Writer
+	once     sync.Once
+	srv      *chserver.Server
+	err      error
 }
 
 func (c *clickhouse) addr() (string, error) {
@@ -133,7 +137,7 @@ func (c *clickhouse) addr() (string, error) {
 			c.err = err
 			return
 		}
-		if err := os.RemoveAll(c.dir); err != nil {
+		if err := c.removeData("a previous run left"); err != nil {
 			c.err = err
 			return
 		}
@@ -212,12 +216,38 @@ func chQuery(ctx context.Context, addr, q string) (string, error) {
 	return string(b), nil
 }
 
+// stop stops the server, if it was started, and removes its data.
 func (c *clickhouse) stop() {
-	if c.srv != nil {
-		if err := c.srv.Stop(); err != nil {
-			c.logger.Warn("stopping clickhouse", "err", err)
-		}
+	if c.srv == nil {
+		return
 	}
+	if err := c.srv.Stop(); err != nil {
+		c.logger.Warn("stopping clickhouse", "err", err)
+		return // it may still be writing there
+	}
+	if err := c.removeData("this run wrote"); err != nil {
+		c.logger.Warn("removing clickhouse data", "dir", c.dir, "err", err)
+	}
+}
+
+// removeData removes the data directory, saying so when there is much to
+// remove (whose is what left it), since that can take minutes.
+func (c *clickhouse) removeData(whose string) error {
+	const many = 10_000
+	files := 0
+	_ = filepath.WalkDir(c.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if files++; files == many {
+				return fs.SkipAll
+			}
+		}
+		return nil
+	})
+	if files == many && c.progress != nil {
+		fmt.Fprintf(c.progress, "removing the ClickHouse data %s in %s (%d files or more; this can take minutes)\n",
+			whose, c.dir, many)
+	}
+	return os.RemoveAll(c.dir)
 }
 
 // otherCPU returns a CPU other than the benchmark's single CPU, or "" when

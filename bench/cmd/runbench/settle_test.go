@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,4 +56,28 @@ func mustQuery(ctx context.Context, t *testing.T, addr, q string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(out)
+}
+
+// TestStopRemovesData: stopping the benchmark's server removes its data
+// directory, so no gigabytes of a run's rows stay behind in build/ for the
+// next run to delete first; a server never started leaves the directory be.
+func TestStopRemovesData(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "clickhouse")
+	var progress strings.Builder
+	c := &clickhouse{dir: dir, logger: slog.New(slog.DiscardHandler), progress: &progress}
+	c.stop() // not started: nothing to do
+	addr, err := c.addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr == "" {
+		t.Fatal("no address")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("data directory missing while the server runs: %v", err)
+	}
+	c.stop()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("data directory still there after stop: %v", err)
+	}
 }
