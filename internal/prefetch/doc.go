@@ -7,6 +7,7 @@
 // arrive. Go has no prefetch builtin outside the runtime; on amd64 and arm64
 // this is a few instructions of assembly, elsewhere it does nothing.
 //
-// The functions take whole batches of addresses so that one call, not one
-// per line, pays the cost of not being inlined.
+// Lines takes a whole batch of addresses, so that one call, not one per
+// line, pays the cost of not being inlined; Line is for the single address
+// that is known well before the others (a frame's dedup bucket).
 package prefetch
