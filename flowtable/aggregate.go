@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"slices"
 	"time"
+
+	"github.com/tapflow/tapflow/internal/mum"
 )
 
 // Aggregation (network and network_map, 1 s and 1 m) without per-packet
@@ -73,12 +75,12 @@ func (s *aggSet) init(n int) {
 // hash mixes the key's words; the key has no padding to leave out.
 func (k *aggKey) hash() uint64 {
 	h := uint64(0x9E3779B97F4A7C15)
-	h = mix(h, uint64(k.sec))
-	h = mix(h, binary.LittleEndian.Uint64(k.cli[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.cli[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(k.srv[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(k.srv[8:]))
-	return mix(h, uint64(k.tapPort)|uint64(k.srvPort)<<32|uint64(k.proto)<<48|uint64(k.tapType)<<56)
+	h = mum.Mix(h, uint64(k.sec))
+	h = mum.Mix(h, binary.LittleEndian.Uint64(k.cli[:8]))
+	h = mum.Mix(h, binary.LittleEndian.Uint64(k.cli[8:]))
+	h = mum.Mix(h, binary.LittleEndian.Uint64(k.srv[:8]))
+	h = mum.Mix(h, binary.LittleEndian.Uint64(k.srv[8:]))
+	return mum.Mix(h, uint64(k.tapPort)|uint64(k.srvPort)<<32|uint64(k.proto)<<48|uint64(k.tapType)<<56)
 }
 
 // get returns the index of k's entry, adding a zero one if needed.

@@ -295,11 +295,6 @@ func hashWords(w0, w1, w2, w3, w4, w5 uint64) uint32 {
 	return uint32(h ^ h>>32)
 }
 
-func mix(h, v uint64) uint64 {
-	hi, lo := bits.Mul64(h^v, 0xBF58476D1CE4E5B9)
-	return hi ^ lo
-}
-
 // Index entries are 32 bits: the slab index + 1 in the low idxBits (0 is
 // an empty slot) and the top tagBits of the flow's hash above it. The tag
 // spares most slab reads on a probe that is not the flow; an entry's home

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tapflow/tapflow/internal/mum"
 	"github.com/tapflow/tapflow/tap"
 )
 
@@ -100,7 +101,4 @@ func le64(b []byte) uint64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-func mix(h, v uint64) uint64 {
-	hi, lo := bits.Mul64(h^v, 0x9E3779B97F4A7C15)
-	return hi ^ lo
-}
+func mix(h, v uint64) uint64 { return mum.Mum(h^v, 0x9E3779B97F4A7C15) }

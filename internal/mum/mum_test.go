@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// TestMum checks Mum against the product computed with big integers.
+// TestMum checks Mum against the product computed with big integers, and
+// Mix against its definition.
 func TestMum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	mask := new(big.Int).SetUint64(^uint64(0))
@@ -17,6 +18,9 @@ func TestMum(t *testing.T) {
 		hi := new(big.Int).Rsh(p, 64).Uint64()
 		if got := Mum(a, b); got != hi^lo {
 			t.Fatalf("Mum(%#x, %#x) = %#x, want %#x", a, b, got, hi^lo)
+		}
+		if got, want := Mix(a, b), Mum(a^b, 0xBF58476D1CE4E5B9); got != want {
+			t.Fatalf("Mix(%#x, %#x) = %#x, want %#x", a, b, got, want)
 		}
 	}
 }

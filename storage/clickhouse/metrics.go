@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/bits"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/internal/mum"
 )
 
 // The aggregate tables in flow_metrics (DeepFlow's names: queries quote
@@ -406,8 +406,7 @@ func (k *metricKey) hash() uint64 {
 	h := uint64(k.time)*0x9E3779B97F4A7C15 ^ uint64(k.table)<<56 ^ uint64(k.tapType)<<48 ^ uint64(k.proto)<<40 ^
 		uint64(k.tapPort)<<8 ^ uint64(k.port)
 	for _, v := range [4]uint64{le.Uint64(k.cli[:8]), le.Uint64(k.cli[8:]), le.Uint64(k.srv[:8]), le.Uint64(k.srv[8:])} {
-		hi, lo := bits.Mul64(h^v, 0xBF58476D1CE4E5B9)
-		h = hi ^ lo
+		h = mum.Mix(h, v)
 	}
 	return h ^ h>>29
 }
