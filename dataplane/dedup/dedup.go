@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tapflow/tapflow/internal/hugepage"
 	"github.com/tapflow/tapflow/internal/mum"
 	"github.com/tapflow/tapflow/internal/prefetch"
 	"github.com/tapflow/tapflow/tap"
@@ -118,7 +119,7 @@ func New(cfg Config) (*Filter, error) {
 	maxBuckets := 1 << bits.Len64(uint64(cfg.Capacity/bucketSize)-1)
 	n := min(maxBuckets, initialEntries/bucketSize)
 	f := &Filter{window: cfg.Window.Microseconds(), max: maxBuckets}
-	f.resize(make([][bucketSize]entry, n))
+	f.resize(hugepage.Make[[bucketSize]entry](n))
 	return f, nil
 }
 
@@ -140,7 +141,7 @@ func (f *Filter) resize(buckets [][bucketSize]entry) {
 // move, and a packet remembered before still matches after.
 func (f *Filter) grow() {
 	old := f.buckets
-	nb := make([][bucketSize]entry, 2*len(old))
+	nb := hugepage.Make[[bucketSize]entry](2 * len(old))
 	split := uint64(len(old)) // the key bit that picks i or i+n
 	for i := range old {
 		var used [2]int // entries placed in buckets i and i+n
