@@ -80,7 +80,23 @@ func (k *aggKey) hash() uint64 {
 	h = mum.Mix(h, binary.LittleEndian.Uint64(k.cli[8:]))
 	h = mum.Mix(h, binary.LittleEndian.Uint64(k.srv[:8]))
 	h = mum.Mix(h, binary.LittleEndian.Uint64(k.srv[8:]))
-	return mum.Mix(h, uint64(k.tapPort)|uint64(k.srvPort)<<32|uint64(k.proto)<<48|uint64(k.tapType)<<56)
+	return mum.Mix(h, k.tail())
+}
+
+// equal is k == *o, a word at a time: a struct compare of this size is a
+// call to the runtime's memequal, which Table.meter pays per packet.
+func (k *aggKey) equal(o *aggKey) bool {
+	le := binary.LittleEndian
+	// ^ and | bind alike in Go: each difference needs its parentheses.
+	return (uint64(k.sec)^uint64(o.sec))|
+		(le.Uint64(k.cli[:8])^le.Uint64(o.cli[:8]))|(le.Uint64(k.cli[8:])^le.Uint64(o.cli[8:]))|
+		(le.Uint64(k.srv[:8])^le.Uint64(o.srv[:8]))|(le.Uint64(k.srv[8:])^le.Uint64(o.srv[8:]))|
+		(k.tail()^o.tail()) == 0
+}
+
+// tail is the key's last word: the fields after the addresses.
+func (k *aggKey) tail() uint64 {
+	return uint64(k.tapPort) | uint64(k.srvPort)<<32 | uint64(k.proto)<<48 | uint64(k.tapType)<<56
 }
 
 // get returns the index of k's entry, adding a zero one if needed.
@@ -108,7 +124,7 @@ func (s *aggSet) getHashed(k *aggKey, h uint64) uint32 {
 			s.slots[i] = want | uint64(n)
 			return n
 		}
-		if v&^(1<<32-1) == want && s.entries[uint32(v)].key == *k {
+		if v&^(1<<32-1) == want && s.entries[uint32(v)].key.equal(k) {
 			return uint32(v)
 		}
 	}
@@ -224,7 +240,7 @@ func (t *Table) meter(f *flow) *Meter {
 	}
 	k := f.edgeKey(t.nowSec)
 	e := a.sec.entries
-	if i := f.agg; i < uint32(len(e)) && e[i].key == k {
+	if i := f.agg; i < uint32(len(e)) && e[i].key.equal(&k) {
 		return &e[i].m
 	}
 	i := a.find(&k, &a.last)
@@ -235,7 +251,7 @@ func (t *Table) meter(f *flow) *Meter {
 // find returns the index of k's entry in sec, trying *last (the entry a
 // previous find returned) before the set, and updates *last.
 func (a *aggregator) find(k *aggKey, last *uint32) uint32 {
-	if i := *last; i < uint32(len(a.sec.entries)) && a.sec.entries[i].key == *k {
+	if i := *last; i < uint32(len(a.sec.entries)) && a.sec.entries[i].key.equal(k) {
 		return i
 	}
 	i := a.sec.get(k)

@@ -145,3 +145,32 @@ func TestKeySet(t *testing.T) {
 		require.Equal(t, fromLo, fromLo2)
 	}
 }
+
+// TestAggKeyEqual: aggKey has no padding, and equal and hash see every
+// byte of it.
+func TestAggKeyEqual(t *testing.T) {
+	const size = unsafe.Sizeof(aggKey{})
+	var sum uintptr
+	typ := reflect.TypeFor[aggKey]()
+	for i := range typ.NumField() {
+		sum += typ.Field(i).Type.Size()
+	}
+	require.Equal(t, size, sum, "aggKey has padding")
+	words := func(k *aggKey) *[size]byte { return (*[size]byte)(unsafe.Pointer(k)) }
+
+	rng := rand.New(rand.NewPCG(8, 9))
+	var a aggKey
+	for i := range words(&a) {
+		words(&a)[i] = byte(rng.Uint32())
+	}
+	require.True(t, a.equal(&a))
+	hashes := map[uint64]int{a.hash(): -1}
+	for i := range size {
+		b := a
+		words(&b)[i] ^= 1 << (i % 8)
+		require.False(t, a.equal(&b), "byte %d", i)
+		require.False(t, b.equal(&a), "byte %d", i)
+		hashes[b.hash()] = int(i)
+	}
+	require.Len(t, hashes, int(size)+1, "a one-bit change of any byte changes the hash")
+}

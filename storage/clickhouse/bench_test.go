@@ -41,9 +41,7 @@ func BenchmarkColumns(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.reset()
-		for i := range recs {
-			c.add(&recs[i])
-		}
+		c.add(recs)
 	}
 }
 
@@ -91,9 +89,7 @@ func BenchmarkL7Columns(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.reset()
-		for i := range logs {
-			c.add(&logs[i])
-		}
+		c.add(logs)
 		_ = c.values()
 	}
 }
@@ -129,8 +125,6 @@ func BenchmarkMetricColumns(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.reset()
-		for i := range recs {
-			c.add(&recs[i])
-		}
+		c.add(recs)
 	}
 }

@@ -79,7 +79,13 @@ func (c *l4Cols) reset() {
 	}
 }
 
-func (c *l4Cols) add(r *flowtable.FlowRecord) {
+func (c *l4Cols) add(recs []flowtable.FlowRecord) {
+	for i := range recs {
+		c.addRow(&recs[i])
+	}
+}
+
+func (c *l4Cols) addRow(r *flowtable.FlowRecord) {
 	end := dateTime(r.EndTime)
 	c.time = append(c.time, end)
 	c.startTime = append(c.startTime, dateTime(r.StartTime))

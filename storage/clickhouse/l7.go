@@ -166,7 +166,13 @@ func (c *l7Cols) reset() {
 	c.reqP, c.codeP = c.reqP[:0], c.codeP[:0]
 }
 
-func (c *l7Cols) add(l *dissectors.Log) {
+func (c *l7Cols) add(logs []dissectors.Log) {
+	for i := range logs {
+		c.addRow(&logs[i])
+	}
+}
+
+func (c *l7Cols) addRow(l *dissectors.Log) {
 	c.time = append(c.time, l7RowTime(l))
 	c.startTime = append(c.startTime, l7Time(l.StartTime))
 	c.endTime = append(c.endTime, l7Time(l.EndTime))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -296,26 +297,53 @@ func (c *metricCols) reset() {
 	}
 }
 
-func (c *metricCols) add(r *flowtable.MetricRow) {
-	cli, srv := r.ClientIP.Unmap(), r.ServerIP.Unmap()
-	c.time = append(c.time, dateTime(r.Time))
-	c.tapType = append(c.tapType, r.TapType)
-	c.tapPort = append(c.tapPort, r.TapPort)
-	c.proto = append(c.proto, r.Proto)
-	c.isV4 = append(c.isV4, b2u8(srv.Is4()))
-	if c.isMap {
-		c.clientIP4 = append(c.clientIP4, ip4(cli))
-		c.clientIP6 = append(c.clientIP6, ip6(cli))
+// transposeBlock is the rows metricCols.add moves into the meter columns
+// at a time: a block's rows (~20 KiB) stay in the L1 cache while each
+// of the ~45 columns takes its values from them.
+const transposeBlock = 64
+
+func (c *metricCols) add(recs []flowtable.MetricRow) {
+	for i := range recs {
+		r := &recs[i]
+		cli, srv := r.ClientIP.Unmap(), r.ServerIP.Unmap()
+		c.time = append(c.time, dateTime(r.Time))
+		c.tapType = append(c.tapType, r.TapType)
+		c.tapPort = append(c.tapPort, r.TapPort)
+		c.proto = append(c.proto, r.Proto)
+		c.isV4 = append(c.isV4, b2u8(srv.Is4()))
+		if c.isMap {
+			c.clientIP4 = append(c.clientIP4, ip4(cli))
+			c.clientIP6 = append(c.clientIP6, ip6(cli))
+		}
+		c.serverIP4 = append(c.serverIP4, ip4(srv))
+		c.serverIP6 = append(c.serverIP6, ip6(srv))
+		c.serverPort = append(c.serverPort, r.ServerPort)
 	}
-	c.serverIP4 = append(c.serverIP4, ip4(srv))
-	c.serverIP6 = append(c.serverIP6, ip6(srv))
-	c.serverPort = append(c.serverPort, r.ServerPort)
-	m := unsafe.Pointer(&r.Meter)
-	for i, off := range meterOffsets64 {
-		c.u64[i] = append(c.u64[i], *(*uint64)(unsafe.Add(m, off)))
+	// The meter columns are filled a block of rows at a time, one column
+	// after the other, by index: appending each value to its column row by
+	// row cost ~45 slice-header round trips per row (0.6 s of a corpus
+	// replay's 3.3 M rows).
+	base := len(c.u64[0])
+	for j := range c.u64 {
+		c.u64[j] = slices.Grow(c.u64[j], len(recs))[:base+len(recs)]
 	}
-	for i, off := range meterOffsets32 {
-		c.u32[i] = append(c.u32[i], *(*uint32)(unsafe.Add(m, off)))
+	for j := range c.u32 {
+		c.u32[j] = slices.Grow(c.u32[j], len(recs))[:base+len(recs)]
+	}
+	for lo := 0; lo < len(recs); lo += transposeBlock {
+		blk := recs[lo:min(lo+transposeBlock, len(recs))]
+		for j, off := range meterOffsets64 {
+			col := c.u64[j][base+lo:][:len(blk)]
+			for i := range blk {
+				col[i] = *(*uint64)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
+			}
+		}
+		for j, off := range meterOffsets32 {
+			col := c.u32[j][base+lo:][:len(blk)]
+			for i := range blk {
+				col[i] = *(*uint32)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
+			}
+		}
 	}
 }
 
@@ -339,18 +367,18 @@ func (c *metricCols) values() []any {
 }
 
 // metricKey is what makes two rows of a batch one: their table, time and
-// key.
+// key. The small fields share one word (tail), so that equal compares
+// words instead of calling the runtime's memequal for each probe.
 type metricKey struct {
-	table          flowtable.MetricTable
-	time           int64
-	tapType, proto uint8
-	tapPort        uint32
-	cli, srv       [16]byte // 16-byte form of the unmapped address, zero when invalid
-	port           uint16
+	time     int64
+	cli, srv [16]byte // 16-byte form of the unmapped address, zero when invalid
+	tail     uint64   // tap port, server port, protocol, tap type
+	table    flowtable.MetricTable
 }
 
 func metricKeyOf(r *flowtable.MetricRow) metricKey {
-	k := metricKey{table: r.Table, time: r.Time.Unix(), tapType: r.TapType, proto: r.Proto, tapPort: r.TapPort, port: r.ServerPort}
+	k := metricKey{table: r.Table, time: r.Time.Unix(),
+		tail: uint64(r.TapPort) | uint64(r.ServerPort)<<32 | uint64(r.Proto)<<48 | uint64(r.TapType)<<56}
 	if r.ClientIP.IsValid() {
 		k.cli = r.ClientIP.Unmap().As16()
 	}
@@ -358,6 +386,16 @@ func metricKeyOf(r *flowtable.MetricRow) metricKey {
 		k.srv = r.ServerIP.Unmap().As16()
 	}
 	return k
+}
+
+// equal is k == *o.
+func (k *metricKey) equal(o *metricKey) bool {
+	le := binary.LittleEndian
+	// ^ and | bind alike in Go: each difference needs its parentheses.
+	return (uint64(k.time)^uint64(o.time))|
+		(le.Uint64(k.cli[:8])^le.Uint64(o.cli[:8]))|(le.Uint64(k.cli[8:])^le.Uint64(o.cli[8:]))|
+		(le.Uint64(k.srv[:8])^le.Uint64(o.srv[:8]))|(le.Uint64(k.srv[8:])^le.Uint64(o.srv[8:]))|
+		(k.tail^o.tail) == 0 && k.table == o.table
 }
 
 // compact sums the rows of recs that share table, time and key (rows of
@@ -391,7 +429,7 @@ func (c *metricCols) compact(recs []flowtable.MetricRow) []flowtable.MetricRow {
 				out = append(out, recs[i]) // into recs[len(out)], never past i: no unread row is overwritten
 				break
 			}
-			if c.keys[j-1] == k {
+			if c.keys[j-1].equal(&k) {
 				out[j-1].Meter.Add(&recs[i].Meter)
 				break
 			}
@@ -403,8 +441,7 @@ func (c *metricCols) compact(recs []flowtable.MetricRow) []flowtable.MetricRow {
 // hash mixes the key's fields (multiply-xorshift rounds).
 func (k *metricKey) hash() uint64 {
 	le := binary.LittleEndian
-	h := uint64(k.time)*0x9E3779B97F4A7C15 ^ uint64(k.table)<<56 ^ uint64(k.tapType)<<48 ^ uint64(k.proto)<<40 ^
-		uint64(k.tapPort)<<8 ^ uint64(k.port)
+	h := uint64(k.time)*0x9E3779B97F4A7C15 ^ uint64(k.table)<<56 ^ k.tail
 	for _, v := range [4]uint64{le.Uint64(k.cli[:8]), le.Uint64(k.cli[8:]), le.Uint64(k.srv[:8]), le.Uint64(k.srv[8:])} {
 		h = mum.Mix(h, v)
 	}

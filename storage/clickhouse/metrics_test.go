@@ -405,7 +405,7 @@ func TestMeterOffsets(t *testing.T) {
 		}
 	}
 	c := newMetricCols(true)
-	c.add(&r)
+	c.add([]flowtable.MetricRow{r})
 	for i, w := range want64 {
 		require.Equal(t, []uint64{w}, c.u64[i], "u64 column %d", i)
 	}
@@ -414,6 +414,48 @@ func TestMeterOffsets(t *testing.T) {
 	}
 	require.Len(t, meterOffsets64, len(want64))
 	require.Len(t, meterOffsets32, len(want32))
+}
+
+// TestMetricColumnsBlocks: rows added in several calls, each spanning
+// part-filled and whole transpose blocks, land in every column at their
+// own position, key columns included.
+func TestMetricColumnsBlocks(t *testing.T) {
+	c := newMetricCols(true)
+	var all []flowtable.MetricRow
+	for _, n := range []int{1, transposeBlock - 1, 3*transposeBlock + 5, 0, transposeBlock} {
+		recs := make([]flowtable.MetricRow, n)
+		for k := range recs {
+			v := uint32(len(all) + k + 1)
+			r := &recs[k]
+			r.TapPort, r.ServerPort = v, uint16(v)
+			r.ServerIP = netip.AddrFrom4([4]byte{10, 0, byte(v >> 8), byte(v)})
+			for i, mc := range meterColumns {
+				if mc.u64 != nil {
+					*mc.u64(&r.Meter) = uint64(v)<<32 | uint64(i)
+				} else {
+					*mc.u32(&r.Meter) = v<<8 | uint32(i)
+				}
+			}
+		}
+		c.add(recs)
+		all = append(all, recs...)
+	}
+	require.Len(t, c.tapPort, len(all))
+	for row, r := range all {
+		require.Equal(t, r.TapPort, c.tapPort[row])
+		require.Equal(t, r.ServerPort, c.serverPort[row])
+		require.Equal(t, ip4(r.ServerIP), c.serverIP4[row])
+		i64, i32 := 0, 0
+		for i, mc := range meterColumns {
+			if mc.u64 != nil {
+				require.Equal(t, *mc.u64(&r.Meter), c.u64[i64][row], "row %d column %d", row, i)
+				i64++
+			} else {
+				require.Equal(t, *mc.u32(&r.Meter), c.u32[i32][row], "row %d column %d", row, i)
+				i32++
+			}
+		}
+	}
 }
 
 // TestMetricCompactMany compacts batches with many repeated keys and
@@ -456,5 +498,35 @@ func TestMetricCompactMany(t *testing.T) {
 		if n >= 5000 {
 			require.Less(t, len(got), n/2, "the keys repeat: most rows merge")
 		}
+	}
+}
+
+// TestMetricKeyEqual: two rows are one only when every part of the key
+// matches; a change to any one of them makes another key.
+func TestMetricKeyEqual(t *testing.T) {
+	base := flowtable.MetricRow{Table: flowtable.NetworkMap1s, Time: time.Unix(1_700_000_000, 0), TapType: 3,
+		TapPort: 7, Proto: 6, ClientIP: netip.MustParseAddr("10.0.0.1"), ServerIP: netip.MustParseAddr("2001:db8::1"),
+		ServerPort: 443}
+	k := metricKeyOf(&base)
+	same := base
+	same.Packets = [2]uint64{5, 5} // not part of the key
+	require.True(t, k.equal(new(metricKeyOf(&same))))
+	for name, change := range map[string]func(*flowtable.MetricRow){
+		"table":       func(r *flowtable.MetricRow) { r.Table = flowtable.NetworkMap1m },
+		"time":        func(r *flowtable.MetricRow) { r.Time = r.Time.Add(time.Second) },
+		"tap type":    func(r *flowtable.MetricRow) { r.TapType = 4 },
+		"tap port":    func(r *flowtable.MetricRow) { r.TapPort = 8 },
+		"proto":       func(r *flowtable.MetricRow) { r.Proto = 17 },
+		"client":      func(r *flowtable.MetricRow) { r.ClientIP = netip.MustParseAddr("10.0.0.2") },
+		"no client":   func(r *flowtable.MetricRow) { r.ClientIP = netip.Addr{} },
+		"server":      func(r *flowtable.MetricRow) { r.ServerIP = netip.MustParseAddr("2001:db8::2") },
+		"server port": func(r *flowtable.MetricRow) { r.ServerPort = 444 },
+	} {
+		r := base
+		change(&r)
+		o := metricKeyOf(&r)
+		require.False(t, k.equal(&o), name)
+		require.False(t, o.equal(&k), name)
+		require.NotEqual(t, k.hash(), o.hash(), name)
 	}
 }

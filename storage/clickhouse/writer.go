@@ -181,10 +181,10 @@ func (w *Writer) Close(ctx context.Context) error { return w.e.Close(ctx) }
 type rowCodec[R any] interface {
 	// columns lists the table's columns in insert order.
 	columns() []column
-	// reset empties the column buffers, add appends a row to them, values
+	// reset empties the column buffers, add appends rows to them, values
 	// returns them in columns() order.
 	reset()
-	add(r *R)
+	add(recs []R)
 	values() []any
 	// magic (8 bytes) marks the codec's spool segments; version is the
 	// record format written; recordSize is a format's record size, 0 if
@@ -551,9 +551,7 @@ func (w *engine[R]) insert(recs []R) (sent bool, err error) {
 	}
 	c := w.codec
 	c.reset()
-	for i := range recs {
-		c.add(&recs[i])
-	}
+	c.add(recs)
 	defer w.adopt.release()
 	cols := b.Columns()
 	for i, v := range c.values() {
