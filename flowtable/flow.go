@@ -224,12 +224,18 @@ func (f *flow) udpUpdate(m *tap.Meta, d int, a *Meter) {
 	}
 }
 
+// timeoutFlags are the flags the timeout depends on (TestTimeoutFlags):
+// a packet that changes none of them leaves the flow's timeout as it was.
+const timeoutFlags = fSeenTx | fSeenRx | fSyn | fSynAck | fHandshake | fRst | fFinTx | fFinRx | fReuse
+
 // timeout is the idle time after which the flow ends, by its state
 // (architecture §3).
-func (f *flow) timeout(to *timeoutsUS) int64 {
-	fl := f.flags
+func (f *flow) timeout(to *timeoutsUS) int64 { return timeoutOf(f.flags, f.key.Proto, to) }
+
+// timeoutOf is the timeout of a flow of IP protocol proto with flags fl.
+func timeoutOf(fl uint16, proto uint8, to *timeoutsUS) int64 {
 	both := fl&(fSeenTx|fSeenRx) == fSeenTx|fSeenRx
-	if f.key.Proto != tap.ProtoTCP {
+	if proto != tap.ProtoTCP {
 		if both {
 			return to.established
 		}

@@ -559,7 +559,7 @@ func (t *Table) update(m *tap.Meta, k *Key, h uint32, fromLo bool) {
 	}
 	f := &t.slab[idx]
 	t.stats.Packets++
-	before := f.timeout(&t.to)
+	before := f.flags
 	f.update(m, fromLo, &t.stats, t.meter(f))
 	if t.l7 != nil && len(m.Payload) > 0 && (m.Proto == tap.ProtoTCP || m.Proto == tap.ProtoUDP) && !m.Fragment {
 		v := t.view(f)
@@ -567,8 +567,9 @@ func (t *Table) update(m *tap.Meta, k *Key, h uint32, fromLo bool) {
 		t.l7.Payload(v, m)
 	}
 	// lastTime only grows and the next report does not move, so the wheel
-	// must look earlier only when the state's timeout got shorter.
-	if f.timeout(&t.to) < before {
+	// must look earlier only when the state's timeout got shorter, which
+	// needs a change of state: most packets change no timeout flag.
+	if (f.flags^before)&timeoutFlags != 0 && f.timeout(&t.to) < timeoutOf(before, f.key.Proto, &t.to) {
 		if w := t.wake(f); w < (t.wsec(f)-1)*1_000_000 {
 			t.schedule(idx, w) // its entry in the later slot lapses
 		}

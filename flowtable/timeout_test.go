@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapflow/tapflow/internal/pcapgen"
+	"github.com/tapflow/tapflow/tap"
 )
 
 const sec = int64(1_000_000)
@@ -257,4 +258,20 @@ func TestEvictionAndFreeList(t *testing.T) {
 	require.Len(t, sink.recs, 10)
 	require.Zero(t, tb.Stats().Active)
 	require.Equal(t, 4, tb.nfree)
+}
+
+// TestTimeoutFlags: the timeout depends on timeoutFlags only, so that
+// Table.update may skip recomputing it when a packet changed none of them.
+func TestTimeoutFlags(t *testing.T) {
+	// Distinct values, so that a flag choosing between two timeouts that
+	// happen to be equal by default still shows.
+	to := timeoutsUS{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, proto := range []uint8{tap.ProtoTCP, tap.ProtoUDP, tap.ProtoICMP} {
+		for fl := range 1 << 16 {
+			got, want := timeoutOf(uint16(fl), proto, &to), timeoutOf(uint16(fl)&timeoutFlags, proto, &to)
+			if got != want {
+				t.Fatalf("proto %d flags %#x: timeout %d, %d with only timeoutFlags", proto, fl, got, want)
+			}
+		}
+	}
 }
