@@ -76,10 +76,17 @@ func (c Config) Validate() error {
 	return c.Flow.Validate()
 }
 
+// Batches between the reader and each worker (more than one worker):
+// batchFrames frames with up to batchBytes of payload each, batchPool of
+// them per worker. A batch's buffer is touched only as far as it is ever
+// filled. With 4 batches per worker the reader and the workers waited on
+// each other: replaying the bench corpus with two workers on two cores
+// kept them busy 79% of the time; with 16 the wall time fell by about 6%
+// (six alternated runs).
 const (
 	batchFrames = 256
 	batchBytes  = 1 << 20
-	batchPool   = 4
+	batchPool   = 16
 )
 
 // batch carries decoded frames from the reader to one worker. Payloads are
@@ -414,8 +421,7 @@ func (p *Pipeline) flushRead() {
 
 // dispatch copies m into the batch of its flow's worker.
 func (p *Pipeline) dispatch(m *tap.Meta) {
-	k, _ := flowtable.KeyOf(m)
-	w := p.workers[int(k.Hash()%uint32(len(p.workers)))]
+	w := p.workers[shard(m, len(p.workers))]
 	b := w.batch()
 	if len(b.buf)+len(m.Payload) > cap(b.buf) {
 		w.in <- b

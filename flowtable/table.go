@@ -221,8 +221,8 @@ func KeyOf(m *tap.Meta) (k Key, fromLo bool) {
 // written, which the CPU cannot forward (a stall of a dozen cycles a word).
 // So the addresses are compared, stored and hashed as 8-byte words.
 func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
-	l0, l1 := addrWords(m.Src)
-	h0, h1 := addrWords(m.Dst)
+	l0, l1 := AddrWords(m.Src)
+	h0, h1 := AddrWords(m.Dst)
 	lp, hp := m.SrcPort, m.DstPort
 	// A non-first fragment carries the ports of its first fragment when the
 	// dataplane's fragment cache saw it, else 0 (the decoder sets none).
@@ -244,10 +244,10 @@ func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
 	return fromLo, hashWords(rev(l0), rev(l1), rev(h0), rev(h1), ports, rest)
 }
 
-// addrWords returns As16 of a as two big-endian words. An IPv4 address, the
+// AddrWords returns As16 of a as two big-endian words. An IPv4 address, the
 // common case, goes through As4: the compiler copies As16's array with
 // 16-byte moves of two 8-byte stores, which the CPU cannot forward.
-func addrWords(a netip.Addr) (hi, lo uint64) {
+func AddrWords(a netip.Addr) (hi, lo uint64) {
 	if a.Is4() {
 		b := a.As4()
 		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
