@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -217,5 +218,45 @@ func TestMedian(t *testing.T) {
 	ms := []measurement{{wall: 3}, {wall: 1}, {wall: 2}}
 	if i := median(ms); i != 2 {
 		t.Errorf("median index %d, want 2", i)
+	}
+}
+
+// TestRunsInterleaved: runs go round by round, each tool once a round, so
+// that the machine's drift reaches every row alike; a tool that fails is
+// not run again and its row says why, while the others go on.
+func TestRunsInterleaved(t *testing.T) {
+	tmp := t.TempDir()
+	logf := filepath.Join(tmp, "order")
+	tool := func(name string, fail bool) Tool {
+		return Tool{Name: name, Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+			script := "echo " + name + " >> " + logf
+			if fail {
+				script += "; exit 3"
+			}
+			return invocation{args: []string{"sh", "-c", script}, dir: dir}, nil, nil
+		}}
+	}
+	cfg := DefaultOfflineConfig()
+	cfg.Corpus = CorpusInfo{Path: filepath.Join(tmp, "none.pcap"), Packets: 1000}
+	cfg.Runs, cfg.WorkDir, cfg.CPU = 3, filepath.Join(tmp, "work"), ""
+	cfg.Tools = []Tool{tool("a", false), tool("b", false), tool("bad", true)}
+	rep, err := Offline(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := os.ReadFile(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Fields(string(order)), []string{"a", "b", "bad", "a", "b", "a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("run order %v, want %v", got, want)
+	}
+	for _, r := range rep.Rows {
+		switch {
+		case r.Tool == "bad" && (r.Err == "" || r.PPS != 0):
+			t.Errorf("failing tool's row: %+v", r)
+		case r.Tool != "bad" && (r.Err != "" || len(r.Runs) != 3 || r.PPS <= 0):
+			t.Errorf("row %s: %+v", r.Tool, r)
+		}
 	}
 }

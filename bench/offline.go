@@ -129,25 +129,28 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 		env.ClickHouse = cfg.ClickHouse
 	}
 
+	var runs []*toolRuns
 	for i, t := range tools {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, t.Name) {
 			continue
 		}
-		row := Row{Tool: t.Name, What: t.What, Tapflow: t.Tapflow, Flows: -1}
+		row := &Row{Tool: t.Name, What: t.What, Tapflow: t.Tapflow, Flows: -1}
 		if t.Unavailable != nil {
 			if why := t.Unavailable(env); why != "" {
 				row.Err = why
 				log.Warn("tool skipped", "tool", t.Name, "reason", why)
 				fmt.Fprintf(progress, "%-28s skipped: %s\n", t.Name, why)
-				rep.Rows = append(rep.Rows, row)
+				runs = append(runs, &toolRuns{row: row, done: true})
 				continue
 			}
 		}
-		runTool(ctx, env, t, cfg.Runs, cpus, filepath.Join(work, fmt.Sprintf("tool%02d", i)), &row, cfg.Corpus.Packets, progress)
-		rep.Rows = append(rep.Rows, row)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+		runs = append(runs, &toolRuns{t: t, cpus: cpus, dir: filepath.Join(work, fmt.Sprintf("tool%02d", i)), row: row})
+	}
+	if err := runTools(ctx, env, runs, cfg.Runs, cfg.Corpus.Packets, progress); err != nil {
+		return nil, err
+	}
+	for _, tr := range runs {
+		rep.Rows = append(rep.Rows, *tr.row)
 	}
 	rep.setRatios()
 
@@ -159,65 +162,107 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 	return rep, nil
 }
 
-// runTool measures t cfg.Runs times and fills row from the median run.
-func runTool(ctx context.Context, env *Env, t Tool, runs int, cpus, dir string, row *Row, packets int64, progress io.Writer) {
-	var ms []measurement
-	var flows []int64
-	var notes []string
+// toolRuns is one tool's measured runs, and the row they fill.
+type toolRuns struct {
+	t     Tool
+	cpus  string // taskset CPU list
+	dir   string
+	row   *Row
+	ms    []measurement
+	flows []int64
+	notes []string
+	done  bool // skipped, failed, or every run made
+}
+
+// runTools measures every tool runs times, round by round: each round runs
+// each tool once, so a drift of the machine's speed during the benchmark
+// (a virtual machine's neighbours) reaches every tool alike instead of
+// whichever tool it came in, and the ratios between the rows hold. Each
+// row gets its median run. A tool that fails stops being run; the error is
+// its row's. Only a cancelled ctx is an error.
+func runTools(ctx context.Context, env *Env, trs []*toolRuns, runs int, packets int64, progress io.Writer) error {
 	for r := range runs {
-		rd := filepath.Join(dir, fmt.Sprintf("run%d", r))
-		if err := os.MkdirAll(rd, 0o755); err != nil {
-			row.Err = err.Error()
-			return
-		}
-		inv, done, err := t.Prepare(env, rd)
-		if err != nil {
-			row.Err = err.Error()
-			fmt.Fprintf(progress, "%-28s error: %v\n", t.Name, err)
-			return
-		}
-		if row.Command == "" {
-			row.Command = strings.Join(inv.args, " ")
-		}
-		if env.Settle != nil {
-			if err := env.Settle(ctx); err != nil {
-				row.Err = fmt.Sprintf("settling before run %d: %v", r+1, err)
-				fmt.Fprintf(progress, "%-28s error: %s\n", t.Name, row.Err)
-				return
+		for _, tr := range trs {
+			if tr.done {
+				continue
+			}
+			tr.run(ctx, env, r, runs, progress)
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 		}
-		rctx, cancel := context.WithTimeout(ctx, runTimeout)
-		m, err := measure(rctx, inv, cpus)
-		cancel()
-		if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			err = fmt.Errorf("%s: no exit within %s: %w", t.Name, runTimeout, err)
-		}
-		var n int64 = -1
-		var note string
-		if done != nil {
-			var derr error
-			n, note, derr = done(m)
-			if err == nil && derr != nil {
-				err = derr
-			}
-		}
-		if err != nil {
-			row.Err = err.Error()
-			fmt.Fprintf(progress, "%-28s error: %v\n", t.Name, err)
-			return
-		}
-		os.RemoveAll(rd) // outputs can be large (argus, pmacctd)
-		fmt.Fprintf(progress, "%-28s run %d/%d: %.2fs wall, %.2fs cpu, %s peak RSS\n", t.Name, r+1, runs,
-			m.wall.Seconds(), m.cpu.Seconds(), formatBytes(m.maxRSS))
-		ms, flows, notes = append(ms, m), append(flows, n), append(notes, note)
-		row.Runs = append(row.Runs, m.wall)
-		row.RSS = max(row.RSS, m.maxRSS)
 	}
-	i := median(ms)
-	row.Wall, row.CPU, row.Flows, row.FlowsNote = ms[i].wall, ms[i].cpu, flows[i], notes[i]
-	busy := row.Wall - t.FixedSleep
-	if t.FixedSleep > 0 {
-		row.Note = fmt.Sprintf("packets/s excludes %s of fixed sleep by design", t.FixedSleep)
+	for _, tr := range trs {
+		tr.finish(packets)
+	}
+	return nil
+}
+
+// run makes run r (of runs) of the tool.
+func (tr *toolRuns) run(ctx context.Context, env *Env, r, runs int, progress io.Writer) {
+	t, row := tr.t, tr.row
+	fail := func(msg string) {
+		row.Err, tr.done = msg, true
+		fmt.Fprintf(progress, "%-28s error: %s\n", t.Name, msg)
+	}
+	rd := filepath.Join(tr.dir, fmt.Sprintf("run%d", r))
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		fail(err.Error())
+		return
+	}
+	inv, done, err := t.Prepare(env, rd)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if row.Command == "" {
+		row.Command = strings.Join(inv.args, " ")
+	}
+	if env.Settle != nil {
+		if err := env.Settle(ctx); err != nil {
+			fail(fmt.Sprintf("settling before run %d: %v", r+1, err))
+			return
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, runTimeout)
+	m, err := measure(rctx, inv, tr.cpus)
+	cancel()
+	if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		err = fmt.Errorf("%s: no exit within %s: %w", t.Name, runTimeout, err)
+	}
+	var n int64 = -1
+	var note string
+	if done != nil {
+		var derr error
+		n, note, derr = done(m)
+		if err == nil && derr != nil {
+			err = derr
+		}
+	}
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	os.RemoveAll(rd) // outputs can be large (argus, pmacctd)
+	fmt.Fprintf(progress, "%-28s run %d/%d: %.2fs wall, %.2fs cpu, %s peak RSS\n", t.Name, r+1, runs,
+		m.wall.Seconds(), m.cpu.Seconds(), formatBytes(m.maxRSS))
+	tr.ms, tr.flows, tr.notes = append(tr.ms, m), append(tr.flows, n), append(tr.notes, note)
+	row.Runs = append(row.Runs, m.wall)
+	row.RSS = max(row.RSS, m.maxRSS)
+	tr.done = len(tr.ms) == runs
+}
+
+// finish fills the row from the median run, unless the tool failed.
+func (tr *toolRuns) finish(packets int64) {
+	row := tr.row
+	if row.Err != "" || len(tr.ms) == 0 {
+		return
+	}
+	i := median(tr.ms)
+	row.Wall, row.CPU, row.Flows, row.FlowsNote = tr.ms[i].wall, tr.ms[i].cpu, tr.flows[i], tr.notes[i]
+	busy := row.Wall - tr.t.FixedSleep
+	if tr.t.FixedSleep > 0 {
+		row.Note = fmt.Sprintf("packets/s excludes %s of fixed sleep by design", tr.t.FixedSleep)
 	}
 	if busy > 0 {
 		row.PPS = float64(packets) / busy.Seconds()
@@ -232,6 +277,7 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 	if why := needTapflow(env); why != "" {
 		rep.WorkersNote = why
 	} else {
+		var trs []*toolRuns
 		for _, w := range cfg.Workers {
 			cpus := fmt.Sprintf("0-%d", w-1)
 			if w == 1 {
@@ -244,12 +290,14 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--print", "l4,l7", "--workers", fmt.Sprint(w)},
 					devNullStdout: true, dir: dir}, tapflowFlows, nil
 			}}
-			row := Row{Tool: t.Name, Flows: -1}
-			runTool(ctx, env, t, cfg.Runs, cpus, filepath.Join(work, fmt.Sprintf("workers%d", w)), &row, cfg.Corpus.Packets, progress)
-			rep.Workers = append(rep.Workers, WorkersRow{Workers: w, CPUs: cpus, PPS: row.PPS, RSS: row.RSS, Err: row.Err})
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+			trs = append(trs, &toolRuns{t: t, cpus: cpus, dir: filepath.Join(work, fmt.Sprintf("workers%d", w)), row: &Row{Tool: t.Name, Flows: -1}})
+		}
+		if err := runTools(ctx, env, trs, cfg.Runs, cfg.Corpus.Packets, progress); err != nil {
+			return err
+		}
+		for i, tr := range trs {
+			row := tr.row
+			rep.Workers = append(rep.Workers, WorkersRow{Workers: cfg.Workers[i], CPUs: tr.cpus, PPS: row.PPS, RSS: row.RSS, Err: row.Err})
 		}
 	}
 
@@ -271,6 +319,11 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 		rep.BatchNote = "deferred: `tapflow replay` has no --batch-size flag yet (storage/clickhouse is being finished); " +
 			"this table fills itself once the flag exists"
 	default:
+		pin := cfg.CPU
+		if !haveTaskset() {
+			pin = ""
+		}
+		var trs []*toolRuns
 		for _, b := range cfg.BatchSizes {
 			t := Tool{Name: fmt.Sprintf("tapflow → ClickHouse batch=%d", b), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
 				addr, err := e.ClickHouse()
@@ -281,9 +334,14 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 				return invocation{args: []string{e.Tapflow, "replay", e.Corpus, "--stats", "--workers", "1", e.L7Flag + "=false",
 					"--clickhouse", addr, "--batch-size", fmt.Sprint(b), "--data-dir", filepath.Join(dir, "data")}, devNullStdout: true, dir: dir}, tapflowRecords, nil
 			}}
-			row := Row{Tool: t.Name, Flows: -1}
-			runTool(ctx, env, t, cfg.Runs, cfg.CPU, filepath.Join(work, fmt.Sprintf("batch%d", b)), &row, cfg.Corpus.Packets, progress)
-			br := BatchRow{Batch: b, Err: row.Err}
+			trs = append(trs, &toolRuns{t: t, cpus: pin, dir: filepath.Join(work, fmt.Sprintf("batch%d", b)), row: &Row{Tool: t.Name, Flows: -1}})
+		}
+		if err := runTools(ctx, env, trs, cfg.Runs, cfg.Corpus.Packets, progress); err != nil {
+			return err
+		}
+		for i, tr := range trs {
+			row := tr.row
+			br := BatchRow{Batch: cfg.BatchSizes[i], Err: row.Err}
 			if row.Err == "" && row.Wall > 0 {
 				br.RowsPerSec = float64(row.Flows) / row.Wall.Seconds()
 				br.PPS = row.PPS
