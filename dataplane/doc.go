@@ -10,13 +10,13 @@
 //
 // The Pipeline decodes each frame once into a tap.Meta, drops a copy of a
 // packet already seen within the dedup window (package dedup), picks a
-// worker by the symmetric hash of the inner flow key, and the worker updates
-// the flow table shard it alone owns. Each worker's table has its own L7
-// engine (dissectors/engine, every dissector of dissectors/registry) when
-// dataplane.dissectors.enabled is set and the sink also takes l7_flow_log
-// rows (engine.LogSink). Finished flows and L7 logs leave in batches
-// through the sink (storage writers, JSON printer). This file set is where
-// the stages are wired: pipeline.go.
+// worker by a symmetric hash of the inner addresses, ports and protocol
+// (shard.go), and the worker updates the flow table shard it alone owns.
+// Each worker's table has its own L7 engine (dissectors/engine, every
+// dissector of dissectors/registry) when dataplane.dissectors.enabled is
+// set and the sink also takes l7_flow_log rows (engine.LogSink). Finished
+// flows and L7 logs leave in batches through the sink (storage writers, JSON
+// printer). This file set is where the stages are wired: pipeline.go.
 //
 // Invariants: nothing on the per-packet path allocates or takes a lock or
 // atomic that another goroutine takes: the reader hands frames to workers in

@@ -11,9 +11,9 @@ import (
 // two endpoints' addresses and ports, which swapping source and
 // destination leaves as they are. It reads no more of the flow key than
 // addresses, ports and protocol (a flow's packets share those too), and
-// builds no key: on the reader, which feeds every worker, building and
-// hashing the table's canonical key cost about a twentieth of a replay's
-// CPU with two workers.
+// builds no key: the reader, which feeds every worker, used to build the
+// table's canonical key and hash it again from memory for every packet,
+// work the worker then did once more.
 func shard(m *tap.Meta, n int) int {
 	s0, s1 := flowtable.AddrWords(m.Src)
 	d0, d1 := flowtable.AddrWords(m.Dst)

@@ -276,7 +276,7 @@ func (k *Key) equal(o *Key) bool {
 }
 
 // Hash is a symmetric hash of the key (the key is already canonical), used
-// both by the index and by the dataplane to pick a worker.
+// by the index.
 func (k *Key) Hash() uint32 {
 	w := k.words()
 	le := binary.LittleEndian
@@ -309,10 +309,8 @@ const (
 // full table's linear probes stay short (load 0.625: about 1.8 slots read
 // for a hit and 4 for a new flow, nearly always within one cache line)
 // and the index costs 6.4 bytes a flow at any capacity. A power-of-two
-// size would cost 8 to 16 (13.1 at the bench's 10,000 flows), and its
-// home slots, the hash's low bits, would share the bit that the dataplane
-// picks one of two workers by (hash mod workers): half of each worker's
-// slots would stay unused. Rounded up to whole cache lines.
+// size would cost 8 to 16 (13.1 at the bench's 10,000 flows). Rounded up
+// to whole cache lines.
 func indexSlots(capacity int) uint64 {
 	n := (uint64(capacity)*8/5 + 15) &^ 15
 	return max(n, 16)
