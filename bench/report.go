@@ -158,7 +158,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "- machine: %s\n", r.Machine)
 	fmt.Fprintf(&b, "- corpus: `%s`, %d packets, %d flows (distinct 5-tuples), %s, sha256 `%s`\n",
 		filepath.Base(r.Corpus.Path), r.Corpus.Packets, r.Corpus.Flows, formatBytes(r.Corpus.Bytes), r.Corpus.SHA256)
-	fmt.Fprintf(&b, "- method: every tool reads the same file, pinned with `taskset -c %s`; median wall time of %d runs; "+
+	fmt.Fprintf(&b, "- method: every tool reads the same file, pinned with `taskset -c %s`; median wall time of %d runs, made round by round (each tool once a round); "+
 		"packets/s = corpus packets / wall; peak RSS = largest resident set in the tool's process tree (wait4)\n", r.CPU, r.Runs)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
