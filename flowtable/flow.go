@@ -3,6 +3,7 @@ package flowtable
 import (
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/tapflow/tapflow/tap"
 )
@@ -52,6 +53,10 @@ const unset = math.MinInt32
 // periodFrom, rebased at each forced report; the TCP state is derived from
 // flags; tunnel outer addresses are interned per table; the aggregates
 // need only the index of the flow's current one (agg), no counters.
+//
+// What a packet of a flow other than TCP reads and writes lies in the
+// first hotBytes (TestFlowHot), so the table's pipeline prefetches only
+// those two or three lines for it; TCP's sequence and timing state follows.
 type flow struct {
 	id         uint64
 	periodFrom int64 // µs: start of the current report period
@@ -74,11 +79,14 @@ type flow struct {
 	// art start), t1 the server's latest data after the first request (cit).
 	// UDP: t0 the client's latest datagram (response time start).
 	t0, t1 int32
+	art    stat   // per report period, as the others below
+	wslot  uint16 // timing wheel slot, noSlot when not in the wheel
+	flags  uint16
 
 	seq [2]seqState
 
 	// Per report period.
-	srt, art, cit             stat
+	srt, cit                  stat
 	rtt, rttClient, rttServer uint32
 	retrans                   [2]uint32
 	zeroWin, ooo              [2]uint16 // saturate at 65535 per report period
@@ -87,11 +95,12 @@ type flow struct {
 	// one tap↔sender round trip after it cannot be a retransmission.
 	askedAt          [2]int32
 	lost, lostBefore [2]uint32
-	wslot            uint16 // timing wheel slot, noSlot when not in the wheel
-	flags            uint16
 	flags2           uint8
 	syn, synAck, fin uint8 // saturate at 255
 }
+
+// hotBytes is how much of a flow a packet other than TCP touches.
+const hotBytes = unsafe.Offsetof(flow{}.seq)
 
 // seqState is what the tap knows of one direction's sequence space.
 type seqState struct {

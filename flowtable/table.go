@@ -447,22 +447,27 @@ func (t *Table) prepare(st *step, ms []tap.Meta) {
 	t.pf.addrs = addrs
 }
 
-// locate reads the index slots prepare asked for and prefetches every line
-// of the slab entry the first matching slot names. A wrong guess (a tag
+// locate reads the index slots prepare asked for and prefetches the lines
+// of the slab entry the first matching slot names that the packet will
+// touch: all of them for TCP, the first hotBytes otherwise. A wrong guess (a tag
 // collision, a flow further along the probe chain) costs only a wasted
 // prefetch.
 func (t *Table) locate(st *step) {
 	addrs := t.pf.addrs[:0]
 	st.idxs = st.buf[:0]
 	maybeNew := false
-	for _, h := range st.hashes[:st.n] {
+	for i, h := range st.hashes[:st.n] {
 		e := t.index[t.home(h)]
 		if e == 0 || e&^idxMask != h&^idxMask {
 			maybeNew = true
 			continue
 		}
 		idx := e&idxMask - 1
-		addrs = t.appendSlabLines(addrs, idx)
+		size := flowSize
+		if st.keys[i].Proto != tap.ProtoTCP {
+			size = hotBytes // the rest is TCP's state
+		}
+		addrs = prefetch.AppendRange(addrs, uintptr(unsafe.Pointer(&t.slab[idx])), size)
 		st.idxs = append(st.idxs, idx)
 	}
 	if next := t.nextEntry(); maybeNew && next != nilIdx {
