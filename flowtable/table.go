@@ -449,9 +449,9 @@ func (t *Table) prepare(st *step, ms []tap.Meta) {
 
 // locate reads the index slots prepare asked for and prefetches the lines
 // of the slab entry the first matching slot names that the packet will
-// touch: all of them for TCP, the first hotBytes otherwise. A wrong guess (a tag
-// collision, a flow further along the probe chain) costs only a wasted
-// prefetch.
+// touch: all of them for TCP, the first hotBytes otherwise. A wrong guess
+// (a tag collision, a flow further along the probe chain) costs only a
+// wasted prefetch.
 func (t *Table) locate(st *step) {
 	addrs := t.pf.addrs[:0]
 	st.idxs = st.buf[:0]

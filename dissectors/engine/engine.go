@@ -105,12 +105,13 @@ type session struct {
 
 // ident is the flow identity every row of a session carries. The
 // addresses are kept as 16 bytes rather than netip.Addr, whose zone
-// pointer would cost 16 more bytes and make the slab pointerful.
+// pointer would cost 16 more bytes and make the slab pointerful; an IPv4
+// address is kept in its v4-mapped form, which addrs unmaps as the flow
+// table does (FlowView.Client).
 type ident struct {
 	tapPort              uint32
 	vlan                 uint16
 	tapType, proto       uint8
-	v4                   bool // client and server are IPv4
 	client, server       [16]byte
 	clientPort, srvrPort uint16
 }
@@ -120,18 +121,13 @@ func (id *ident) set(v *flowtable.FlowView) {
 	var c, s netip.Addr
 	c, id.clientPort = v.Client()
 	s, id.srvrPort = v.Server()
-	id.v4 = c.Is4()
 	id.client, id.server = c.As16(), s.As16()
 	id.tapType, id.tapPort, id.vlan, id.proto = v.Tap()
 }
 
 // addrs returns the client and server addresses.
 func (id *ident) addrs() (client, server netip.Addr) {
-	client, server = netip.AddrFrom16(id.client), netip.AddrFrom16(id.server)
-	if id.v4 {
-		client, server = client.Unmap(), server.Unmap()
-	}
-	return client, server
+	return netip.AddrFrom16(id.client).Unmap(), netip.AddrFrom16(id.server).Unmap()
 }
 
 // pending is a request waiting for its response. Pendings of one IP

@@ -324,25 +324,29 @@ func (c *metricCols) add(recs []flowtable.MetricRow) {
 	// row cost ~45 slice-header round trips per row (0.6 s of a corpus
 	// replay's 3.3 M rows).
 	base := len(c.u64[0])
-	for j := range c.u64 {
-		c.u64[j] = slices.Grow(c.u64[j], len(recs))[:base+len(recs)]
-	}
-	for j := range c.u32 {
-		c.u32[j] = slices.Grow(c.u32[j], len(recs))[:base+len(recs)]
-	}
+	growCols(c.u64, len(recs))
+	growCols(c.u32, len(recs))
 	for lo := 0; lo < len(recs); lo += transposeBlock {
 		blk := recs[lo:min(lo+transposeBlock, len(recs))]
-		for j, off := range meterOffsets64 {
-			col := c.u64[j][base+lo:][:len(blk)]
-			for i := range blk {
-				col[i] = *(*uint64)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
-			}
-		}
-		for j, off := range meterOffsets32 {
-			col := c.u32[j][base+lo:][:len(blk)]
-			for i := range blk {
-				col[i] = *(*uint32)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
-			}
+		transpose(c.u64, meterOffsets64, blk, base+lo)
+		transpose(c.u32, meterOffsets32, blk, base+lo)
+	}
+}
+
+// growCols lengthens each column by n values, to be filled by index.
+func growCols[T uint32 | uint64](cols [][]T, n int) {
+	for j := range cols {
+		cols[j] = slices.Grow(cols[j], n)[:len(cols[j])+n]
+	}
+}
+
+// transpose fills rows at.. of each column cols[j] with the meter value at
+// offset offs[j] of the rows of blk.
+func transpose[T uint32 | uint64](cols [][]T, offs []uintptr, blk []flowtable.MetricRow, at int) {
+	for j, off := range offs {
+		col := cols[j][at:][:len(blk)]
+		for i := range blk {
+			col[i] = *(*T)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
 		}
 	}
 }
