@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,5 +119,79 @@ func TestKeySeesEveryField(t *testing.T) {
 		c := m
 		c.TapPort, c.TapType, c.TTL, c.VLAN = 99, tap.TapType(3), 1, 7
 		require.Equal(t, base, Key(&c), "round %d: tap identity", round)
+	}
+}
+
+// refDuplicateKey is DuplicateKey as a plain loop over the bucket, the form
+// it had before it was unrolled: the reference TestDuplicateKeyModel holds
+// the unrolled one to.
+func (f *Filter) refDuplicateKey(k uint64, ts int64) bool {
+	f.stats.Checked++
+again:
+	b := &f.buckets[k&f.mask]
+	victim, oldest := 0, int64(1<<63-1)
+	for i := range b {
+		e := &b[i]
+		if e.key == k {
+			if d := ts - e.ts; d < f.window && d > -f.window {
+				f.stats.Duplicates++
+				return true
+			}
+			victim, oldest = i, -1<<63
+			continue
+		}
+		if e.ts < oldest {
+			victim, oldest = i, e.ts
+		}
+	}
+	e := &b[victim]
+	if e.key != 0 && e.key != k {
+		if d := ts - e.ts; d < f.window && d > -f.window {
+			f.pressure++
+			if f.pressure > uint64(len(f.buckets))*bucketSize>>growShift && len(f.buckets) < f.max {
+				f.grow()
+				goto again
+			}
+			f.stats.Evicted++
+		}
+	}
+	e.key, e.ts = k, ts
+	if f.epochLeft--; f.epochLeft == 0 {
+		f.pressure, f.epochLeft = 0, uint64(len(f.buckets))*bucketSize
+	}
+	return false
+}
+
+// TestDuplicateKeyModel: on random streams that hit copies inside and
+// outside the window, stale entries, full buckets and growth, the unrolled
+// DuplicateKey answers, fills the table and counts exactly as the loop.
+func TestDuplicateKeyModel(t *testing.T) {
+	cases := []struct {
+		capacity, keys, step int // step: the most µs between packets
+	}{
+		{64, 16, 3000},        // few keys, copies in and out of the window
+		{256, 1000, 20},       // a small full table: evictions
+		{1 << 14, 1 << 14, 2}, // many live keys: growth past 4096
+		{1 << 16, 1 << 20, 1}, // growth to capacity, then evictions
+		{4096, 50, 100000},    // nearly every copy stale
+	}
+	for i, c := range cases {
+		for seed := range uint64(4) {
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			cfg := Config{Enabled: true, Window: 10 * time.Millisecond, Capacity: c.capacity}
+			got, err := New(cfg)
+			require.NoError(t, err)
+			want, err := New(cfg)
+			require.NoError(t, err)
+			ts := int64(rng.IntN(1000))
+			for n := range 40000 {
+				ts += int64(rng.IntN(c.step+1)) - int64(c.step/6) // out of order now and then
+				k := uint64(rng.IntN(c.keys))*0x9E3779B97F4A7C15 | 1
+				require.Equal(t, want.refDuplicateKey(k, ts), got.DuplicateKey(k, ts), "case %d seed %d packet %d", i, seed, n)
+			}
+			require.Equal(t, want.stats, got.stats, "case %d seed %d", i, seed)
+			require.Equal(t, want.buckets, got.buckets, "case %d seed %d", i, seed)
+			require.Equal(t, [3]uint64{want.pressure, want.epochLeft, want.mask}, [3]uint64{got.pressure, got.epochLeft, got.mask})
+		}
 	}
 }
