@@ -127,7 +127,7 @@ func TestHarnessSmoke(t *testing.T) {
 	bin := os.Getenv("TAPFLOW_BIN")
 	if bin == "" {
 		bin = filepath.Join(tmp, "tapflow")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/tapflow")
+		build := exec.Command("go", "build", "-pgo=off", "-o", bin, "./cmd/tapflow")
 		build.Dir = ".."
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build ./cmd/tapflow: %v\n%s", err, out)
@@ -172,6 +172,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if l7 := rows["tapflow L4+L7 → /dev/null"]; l7.Err == "" && l7.PPS <= 0 {
 		t.Errorf("L7 row neither ran nor said why: %+v", l7)
 	}
+	checkInstr(t, rep, rows)
 
 	out := filepath.Join(tmp, "results")
 	if err := rep.Write(out); err != nil {
@@ -193,6 +194,63 @@ func TestHarnessSmoke(t *testing.T) {
 	defer f.Close()
 	if _, err := png.Decode(f); err != nil {
 		t.Errorf("latest.png: %v", err)
+	}
+}
+
+// checkInstr: every row that ran has an instruction count under cachegrind
+// (or the report says valgrind is missing), relative to tapflow L4.
+func checkInstr(t *testing.T, rep *Report, rows map[string]Row) {
+	t.Helper()
+	if !haveValgrind() {
+		t.Logf("!!! valgrind is not installed: the instruction table is skipped (scripts/deps.sh test installs it) !!!")
+		if rep.InstrNote == "" {
+			t.Error("no instruction table and no note saying why")
+		}
+		return
+	}
+	if rep.InstrNote != "" || rep.InstrPackets != int(rep.Corpus.Packets) {
+		t.Errorf("instruction table over %d of %d packets, note %q", rep.InstrPackets, rep.Corpus.Packets, rep.InstrNote)
+	}
+	got := map[string]InstrRow{}
+	for _, r := range rep.Instr {
+		got[r.Tool] = r
+		t.Logf("%s: %.0f instructions a packet (%.2f×), err %q", r.Tool, r.PerPacket, r.Ratio, r.Err)
+	}
+	for name, row := range rows {
+		ir, ok := got[name]
+		switch {
+		case row.Err != "":
+			if ok {
+				t.Errorf("%s failed its timed runs but has an instruction row: %+v", name, ir)
+			}
+		case !ok || ir.Err != "" || ir.Instructions <= 0 || ir.PerPacket <= 0:
+			t.Errorf("%s: instruction row %+v", name, ir)
+		}
+	}
+	if r := got["tapflow L4 → /dev/null"]; r.Ratio != 1 {
+		t.Errorf("reference row ratio %v, want 1", r.Ratio)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "| tapflow L4 → /dev/null | ") || !strings.Contains(md, "instructions/packet") {
+		t.Errorf("latest.md lacks the instruction table:\n%s", md)
+	}
+}
+
+// TestSumIRefs adds up one summary per process (pmacctd forks) and
+// refuses output without any.
+func TestSumIRefs(t *testing.T) {
+	out := []byte("==11== Cachegrind, a cache and branch-prediction profiler\n" +
+		"==11== I   refs:      609,459,213\n" +
+		"some tool output\n" +
+		"==12== I   refs:      1,000\n")
+	n, err := sumIRefs(out)
+	if err != nil || n != 609_460_213 {
+		t.Errorf("sumIRefs = %d, %v", n, err)
+	}
+	for _, bad := range []string{"tcpdump: bad file\n",
+		"==7== error: can't open cache simulation output file '/x/cg.7'\n==7== I   refs:      0\n"} {
+		if _, err := sumIRefs([]byte(bad)); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
 	}
 }
 

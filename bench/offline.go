@@ -36,6 +36,10 @@ type OfflineConfig struct {
 	// server's merges, so that each run meets the same empty, idle server
 	// instead of the parts (and merges) of the runs before it.
 	Settle func(context.Context) error
+	// InstrPackets is the size of the corpus slice each tool runs over
+	// once more under cachegrind, for the instructions-per-packet table
+	// (instructions.go). 0 skips the table.
+	InstrPackets int
 	// Scaling adds the workers and ClickHouse batch-size tables.
 	Scaling bool
 	// WorkersCPUs are taskset CPU lists per worker count for the scaling
@@ -60,12 +64,13 @@ type OfflineConfig struct {
 // DefaultOfflineConfig returns the settings of `make bench`.
 func DefaultOfflineConfig() OfflineConfig {
 	return OfflineConfig{
-		Runs:       3,
-		RunTimeout: 10 * time.Minute,
-		CPU:        "0",
-		L7Flag:     "--l7",
-		Workers:    []int{1, 2},
-		BatchSizes: []int{1_000, 10_000, 50_000, 100_000},
+		Runs:         3,
+		InstrPackets: 200_000,
+		RunTimeout:   10 * time.Minute,
+		CPU:          "0",
+		L7Flag:       "--l7",
+		Workers:      []int{1, 2},
+		BatchSizes:   []int{1_000, 10_000, 50_000, 100_000},
 	}
 }
 
@@ -153,6 +158,11 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 		rep.Rows = append(rep.Rows, *tr.row)
 	}
 	rep.setRatios()
+	if cfg.InstrPackets > 0 {
+		if err := instructions(ctx, env, runs, cfg.InstrPackets, work, rep, progress); err != nil {
+			return nil, err
+		}
+	}
 
 	if cfg.Scaling {
 		if err := scaling(ctx, cfg, env, rep, work, progress); err != nil {

@@ -21,6 +21,12 @@ type Report struct {
 	Rows    []Row
 	Notes   []string
 
+	// Instr is the instructions-per-packet table over the first
+	// InstrPackets corpus packets; InstrNote says why it is missing.
+	Instr        []InstrRow
+	InstrPackets int
+	InstrNote    string
+
 	Workers     []WorkersRow
 	WorkersNote string
 	Memory      []MemoryRow
@@ -189,6 +195,8 @@ func (r *Report) Markdown() string {
 			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatPPS(row.PPSCPU), formatBytes(row.RSS), flows, mdEscape(notes))
 	}
 
+	r.instrMarkdown(&b)
+
 	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4,l7 --workers N`: flows, L4 metrics and every L7 dissector)\n\n")
 	if r.WorkersNote != "" {
 		fmt.Fprintf(&b, "%s\n", r.WorkersNote)
@@ -253,6 +261,37 @@ func (r *Report) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// instrMarkdown renders the instructions-per-packet table.
+func (r *Report) instrMarkdown(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Instructions per packet (user space, cachegrind): the first %d corpus packets, one run each\n\n", r.InstrPackets)
+	switch {
+	case r.InstrNote != "":
+		fmt.Fprintf(b, "%s\n", mdEscape(r.InstrNote))
+		return
+	case len(r.Instr) == 0:
+		b.WriteString("not measured\n")
+		return
+	}
+	b.WriteString("The same commands under `valgrind --tool=cachegrind --cache-sim=no --trace-children=yes`, pinned as above. " +
+		"An instruction count is repeatable, whatever else the machine runs, where wall and CPU times drift; " +
+		"it leaves out the kernel's work (reading the file, system calls) and says nothing about cache misses, which the timed table carries.\n\n")
+	ref := "the first tapflow row"
+	for _, row := range r.Instr {
+		if row.Tapflow && row.PerPacket > 0 {
+			ref = row.Tool
+			break
+		}
+	}
+	fmt.Fprintf(b, "| tool | instructions/packet | relative to %s | instructions |\n|---|---:|---:|---:|\n", mdEscape(ref))
+	for _, row := range r.Instr {
+		if row.Err != "" {
+			fmt.Fprintf(b, "| %s | — | — | %s |\n", mdEscape(row.Tool), mdEscape(row.Err))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %.2f× | %d |\n", mdEscape(row.Tool), row.PerPacket, row.Ratio, row.Instructions)
+	}
 }
 
 // Write writes latest.md and latest.png into dir.

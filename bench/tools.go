@@ -30,6 +30,9 @@ type Tool struct {
 	// input (pmacctd's savefile mode); it is taken out of the wall time
 	// before computing packets/s, and the row says so.
 	FixedSleep time.Duration
+	// InstrSkip, when set, says why the row is left out of the
+	// instruction count (instructions.go).
+	InstrSkip string
 	// Unavailable returns why the row cannot run here, or "".
 	Unavailable func(e *Env) string
 	// Prepare returns the command for one run; dir is a fresh directory
@@ -124,6 +127,9 @@ var errNoClickHouse = errors.New("no ClickHouse server available (install clickh
 // tapflowReplay is the row for `tapflow replay` with extra flags.
 func tapflowReplay(name, what string, storage bool, l7 bool) Tool {
 	t := Tool{Name: name, What: what, Tapflow: true}
+	if storage {
+		t.InstrSkip = "left out: most of the work is the ClickHouse server's, in another process"
+	}
 	t.Unavailable = func(e *Env) string {
 		if r := needTapflow(e); r != "" {
 			return r

@@ -73,7 +73,7 @@ func buildBinary(dir string) {
 		return
 	}
 	out := filepath.Join(dir, "tapflow")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/tapflow")
+	cmd := exec.Command("go", "build", "-pgo=off", "-o", out, "./cmd/tapflow")
 	cmd.Dir = repoRoot
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		binErr = fmt.Errorf("go build ./cmd/tapflow: %w\n%s", err, msg)

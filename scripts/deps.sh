@@ -4,8 +4,8 @@
 set -euo pipefail
 want=(clickhouse-server clickhouse-client ca-certificates)
 case "${1:-test}" in
-  test)  want+=(tcpdump tcpreplay iproute2 iptables curl python3 chromium) ;;
-  bench) want+=(tcpdump tcpreplay iproute2 util-linux curl softflowd pmacct argus-client argus-server libndpi-bin python3 python3-matplotlib) ;;
+  test)  want+=(tcpdump tcpreplay iproute2 iptables curl python3 chromium valgrind) ;;
+  bench) want+=(tcpdump tcpreplay iproute2 util-linux curl softflowd pmacct argus-client argus-server libndpi-bin python3 python3-matplotlib valgrind) ;;
   demo)  want+=(curl) ;;
 esac
 missing=()

@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&cfg.CPU, "cpu", cfg.CPU, "taskset CPU list for the one-core rows")
 		only := fs.String("only", "", "comma-separated tool names to run (default: all)")
 		noScaling := fs.Bool("no-scaling", false, "skip the scaling tables")
+		fs.IntVar(&cfg.InstrPackets, "instr-packets", cfg.InstrPackets, "corpus packets each tool runs over under cachegrind for the instructions-per-packet table (0: skip it)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
