@@ -296,7 +296,7 @@ func TestRunsInterleaved(t *testing.T) {
 	}
 	cfg := DefaultOfflineConfig()
 	cfg.Corpus = CorpusInfo{Path: filepath.Join(tmp, "none.pcap"), Packets: 1000}
-	cfg.Runs, cfg.WorkDir, cfg.CPU = 3, filepath.Join(tmp, "work"), ""
+	cfg.Runs, cfg.WorkDir, cfg.CPU, cfg.InstrPackets = 3, filepath.Join(tmp, "work"), "", 0
 	cfg.Tools = []Tool{tool("a", false), tool("b", false), tool("bad", true)}
 	rep, err := Offline(context.Background(), cfg)
 	if err != nil {

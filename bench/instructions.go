@@ -60,8 +60,10 @@ func instructions(ctx context.Context, env *Env, trs []*toolRuns, packets int, w
 	}
 	slice := filepath.Join(dir, "slice.pcap")
 	n, _, err := writeSlice(env.Corpus, slice, packets, 1<<30)
+	defer os.Remove(slice)
 	if err != nil {
-		return fmt.Errorf("corpus slice: %w", err)
+		rep.InstrNote = fmt.Sprintf("corpus slice: %v", err)
+		return nil
 	}
 	if n == 0 {
 		rep.InstrNote = "the corpus has no packets"

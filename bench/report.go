@@ -265,15 +265,16 @@ func (r *Report) Markdown() string {
 
 // instrMarkdown renders the instructions-per-packet table.
 func (r *Report) instrMarkdown(b *strings.Builder) {
-	fmt.Fprintf(b, "\n## Instructions per packet (user space, cachegrind): the first %d corpus packets, one run each\n\n", r.InstrPackets)
+	b.WriteString("\n## Instructions per packet (user space, cachegrind)")
 	switch {
 	case r.InstrNote != "":
-		fmt.Fprintf(b, "%s\n", mdEscape(r.InstrNote))
+		fmt.Fprintf(b, "\n\n%s\n", mdEscape(r.InstrNote))
 		return
 	case len(r.Instr) == 0:
-		b.WriteString("not measured\n")
+		b.WriteString("\n\nnot measured\n")
 		return
 	}
+	fmt.Fprintf(b, ": the first %d corpus packets, one run each\n\n", r.InstrPackets)
 	b.WriteString("The same commands under `valgrind --tool=cachegrind --cache-sim=no --trace-children=yes`, pinned as above. " +
 		"An instruction count is repeatable, whatever else the machine runs, where wall and CPU times drift; " +
 		"it leaves out the kernel's work (reading the file, system calls) and says nothing about cache misses, which the timed table carries.\n\n")
