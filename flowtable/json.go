@@ -108,10 +108,7 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 
 // appendAddr writes a, or nothing for the zero Addr.
 func appendAddr(dst []byte, a netip.Addr) []byte {
-	if a.IsValid() {
-		dst = a.AppendTo(dst)
-	}
-	return dst
+	return jsonfmt.AppendAddr(dst, a)
 }
 
 // appendTime writes t in UTC as RFC 3339 with six fractional digits

@@ -3,6 +3,7 @@ package jsonfmt
 import (
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -82,6 +83,62 @@ func FuzzAppendUTC(f *testing.F) {
 		}
 		if want := time.Unix(sec, int64(us)*1000).UTC().Format("2006-01-02T15:04:05.000000Z"); !ok || string(got) != want {
 			t.Fatalf("AppendUTC(%d, %d) = %q, want %q", sec, us, got, want)
+		}
+	})
+}
+
+// TestAppendAddr: every octet value in every position, IPv6, IPv4-mapped
+// IPv6 and the zero Addr come out as netip's AppendTo writes them, after
+// what dst held.
+func TestAppendAddr(t *testing.T) {
+	check := func(a netip.Addr) {
+		t.Helper()
+		want := a.AppendTo([]byte("x="))
+		if got := AppendAddr([]byte("x="), a); string(got) != string(want) {
+			t.Fatalf("AppendAddr(%v) = %q, want %q", a, got, want)
+		}
+	}
+	for pos := range 4 {
+		for v := range 256 {
+			ip := [4]byte{1, 22, 233, 4}
+			ip[pos] = byte(v)
+			check(netip.AddrFrom4(ip))
+		}
+	}
+	check(netip.AddrFrom4([4]byte{255, 255, 255, 255}))
+	check(netip.AddrFrom4([4]byte{}))
+	check(netip.Addr{})
+	check(netip.MustParseAddr("2001:db8::1"))
+	check(netip.MustParseAddr("::ffff:10.0.0.1"))
+	check(netip.MustParseAddr("fe80::1%eth0"))
+}
+
+// FuzzAppendAddr: any address formats as netip's AppendTo does.
+func FuzzAppendAddr(f *testing.F) {
+	f.Add([]byte{10, 0, 0, 1})
+	f.Add([]byte{0x20, 1, 0xd, 0xb8, 15: 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, ok := netip.AddrFromSlice(b)
+		if !ok {
+			return
+		}
+		if got, want := AppendAddr(nil, a), a.AppendTo(nil); string(got) != string(want) {
+			t.Fatalf("AppendAddr(%v) = %q, want %q", a, got, want)
+		}
+	})
+}
+
+func BenchmarkAppendAddr(b *testing.B) {
+	addrs := []netip.Addr{netip.AddrFrom4([4]byte{10, 1, 22, 233}), netip.AddrFrom4([4]byte{192, 168, 100, 7})}
+	buf := make([]byte, 0, 64)
+	b.Run("jsonfmt", func(b *testing.B) {
+		for i := range b.N {
+			buf = AppendAddr(buf[:0], addrs[i&1])
+		}
+	})
+	b.Run("netip", func(b *testing.B) {
+		for i := range b.N {
+			buf = addrs[i&1].AppendTo(buf[:0])
 		}
 	})
 }
