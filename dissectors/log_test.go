@@ -168,3 +168,54 @@ func logJSONOld(l *Log, b []byte) []byte {
 	b = l.AppendTextJSON(b)
 	return append(b, '}')
 }
+
+// TestAppendJSONString: every byte value alone, at either end of a run,
+// twice in a row and at each place of a longer run comes out as valid JSON
+// that decodes back to the text for printable ASCII, and any other byte as
+// its \u00XX escape.
+func TestAppendJSONString(t *testing.T) {
+	var cases [][]byte
+	for c := range 256 {
+		b := byte(c)
+		cases = append(cases, []byte{b}, []byte{b, 'a'}, []byte{'a', b}, []byte{'x', b, b, 'y'})
+		for pos := range 19 { // in each byte of the first two words, and the tail
+			s := []byte("abcdefghijklmnopqrs")
+			s[pos] = b
+			cases = append(cases, s)
+		}
+	}
+	cases = append(cases, nil, []byte(`GET /a?b="c"\d HTTP/1.1`), []byte("caf\xc3\xa9\r\n"))
+	for _, s := range cases {
+		checkJSONString(t, s)
+	}
+}
+
+func checkJSONString(t *testing.T, s []byte) {
+	t.Helper()
+	got := AppendJSONString([]byte("x:"), s)
+	if string(got[:2]) != "x:" {
+		t.Fatalf("AppendJSONString(%q) overwrote dst: %q", s, got)
+	}
+	if !json.Valid(got[2:]) {
+		t.Fatalf("AppendJSONString(%q) = %q: not valid JSON", s, got)
+	}
+	var back string
+	if err := json.Unmarshal(got[2:], &back); err != nil {
+		t.Fatalf("AppendJSONString(%q): %v", s, err)
+	}
+	// Printable ASCII decodes to itself; any other byte to U+00XX.
+	want := make([]rune, len(s))
+	for i, c := range s {
+		want[i] = rune(c)
+	}
+	if back != string(want) {
+		t.Fatalf("AppendJSONString(%q) decodes to %q, want %q", s, back, string(want))
+	}
+}
+
+// FuzzAppendJSONString: any bytes give valid JSON that decodes back to them.
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add([]byte(`a"b\c`))
+	f.Add([]byte("\x00\xff plain"))
+	f.Fuzz(func(t *testing.T, s []byte) { checkJSONString(t, s) })
+}
