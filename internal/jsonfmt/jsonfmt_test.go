@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -141,4 +142,30 @@ func BenchmarkAppendAddr(b *testing.B) {
 			buf = addrs[i&1].AppendTo(buf[:0])
 		}
 	})
+}
+
+// TestAppendUTCCache: days that share a dateCache entry, formatted in turn
+// and from several goroutines at once, each come out as package time
+// formats them: an entry another day overwrote is only a miss.
+func TestAppendUTCCache(t *testing.T) {
+	base := int64(1_700_000_000)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				// Days 64 apart share an entry; goroutines step through
+				// them in different orders.
+				sec := base + int64((i*(g+1))%7)*64*86400 + int64(i)*7
+				got, ok := AppendUTC(nil, sec, uint32(i))
+				want := time.Unix(sec, int64(i)*1000).UTC().Format("2006-01-02T15:04:05.000000Z")
+				if !ok || string(got) != want {
+					t.Errorf("AppendUTC(%d) = %q, want %q", sec, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
