@@ -169,3 +169,15 @@ func TestAppendUTCCache(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// FuzzAppendUint: any value formats as strconv does, after what dst held.
+func FuzzAppendUint(f *testing.F) {
+	f.Add(uint64(0), []byte(nil))
+	f.Add(uint64(math.MaxUint64), []byte("x"))
+	f.Fuzz(func(t *testing.T, v uint64, dst []byte) {
+		want := strconv.AppendUint(append([]byte(nil), dst...), v, 10)
+		if got := AppendUint(append([]byte(nil), dst...), v); string(got) != string(want) {
+			t.Fatalf("AppendUint(%q, %d) = %q, want %q", dst, v, got, want)
+		}
+	})
+}
