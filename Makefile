@@ -58,6 +58,7 @@ bench: build bench-corpus
 
 ## pgo: profile three corpus replays and rewrite cmd/tapflow/default.pgo (scripts/pgo.sh).
 pgo: bench-corpus
+	scripts/deps.sh demo
 	scripts/pgo.sh
 
 ## bench-live: tcpreplay a corpus slice into a veth between two netns; tapflow vs tcpdump vs softflowd (root).

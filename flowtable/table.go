@@ -239,7 +239,7 @@ func (k *Key) set(m *tap.Meta) (fromLo bool, hash uint32) {
 	k.Proto, k.TapType, k.TapPort, k.VLAN = m.Proto, uint8(m.TapType), m.TapPort, m.VLAN
 	// The words Hash loads, little-endian from the key's bytes. The calls
 	// are spelled out: through a func variable the compiler inlines
-	// ReverseBytes64's portable shifts and masks (40 instructions a
+	// ReverseBytes64's portable shifts and masks (60 instructions a
 	// packet) instead of the one BSWAP it turns a direct call into.
 	ports := uint64(lp) | uint64(hp)<<16 | uint64(m.TapPort)<<32
 	rest := uint64(m.VLAN) | uint64(m.Proto)<<16 | uint64(uint8(m.TapType))<<24
