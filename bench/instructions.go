@@ -97,19 +97,23 @@ func instructions(ctx context.Context, env *Env, trs []*toolRuns, packets int, w
 		}
 		rep.Instr = append(rep.Instr, row)
 	}
-	var ref float64
-	for _, r := range rep.Instr {
-		if r.Tapflow && r.PerPacket > 0 {
-			ref = r.PerPacket
-			break
-		}
-	}
-	for i := range rep.Instr {
-		if ref > 0 {
-			rep.Instr[i].Ratio = rep.Instr[i].PerPacket / ref
+	if ref, ok := rep.instrReference(); ok {
+		for i := range rep.Instr {
+			rep.Instr[i].Ratio = rep.Instr[i].PerPacket / ref.PerPacket
 		}
 	}
 	return nil
+}
+
+// instrReference returns the row the instruction ratios are relative to,
+// the first tapflow row counted, as Reference does for the timed table.
+func (r *Report) instrReference() (InstrRow, bool) {
+	for _, row := range r.Instr {
+		if row.Tapflow && row.PerPacket > 0 {
+			return row, true
+		}
+	}
+	return InstrRow{}, false
 }
 
 // countInstructions runs t once under cachegrind (following forks and

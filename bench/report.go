@@ -279,11 +279,8 @@ func (r *Report) instrMarkdown(b *strings.Builder) {
 		"An instruction count is repeatable, whatever else the machine runs, where wall and CPU times drift; " +
 		"it leaves out the kernel's work (reading the file, system calls) and says nothing about cache misses, which the timed table carries.\n\n")
 	ref := "the first tapflow row"
-	for _, row := range r.Instr {
-		if row.Tapflow && row.PerPacket > 0 {
-			ref = row.Tool
-			break
-		}
+	if row, ok := r.instrReference(); ok {
+		ref = row.Tool
 	}
 	fmt.Fprintf(b, "| tool | instructions/packet | relative to %s | instructions |\n|---|---:|---:|---:|\n", mdEscape(ref))
 	for _, row := range r.Instr {

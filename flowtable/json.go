@@ -1,7 +1,6 @@
 package flowtable
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 
@@ -30,11 +29,11 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `","ip_proto":`...)
 	dst = jsonfmt.AppendUint(dst, uint64(r.Proto))
 	dst = append(dst, `,"client_ip":"`...)
-	dst = appendAddr(dst, r.ClientIP)
+	dst = jsonfmt.AppendAddr(dst, r.ClientIP)
 	dst = append(dst, `","client_port":`...)
 	dst = jsonfmt.AppendUint(dst, uint64(r.ClientPort))
 	dst = append(dst, `,"server_ip":"`...)
-	dst = appendAddr(dst, r.ServerIP)
+	dst = jsonfmt.AppendAddr(dst, r.ServerIP)
 	dst = append(dst, `","server_port":`...)
 	dst = jsonfmt.AppendUint(dst, uint64(r.ServerPort))
 	dst = append(dst, `,"vlan":`...)
@@ -44,9 +43,9 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"tap_port":`...)
 	dst = jsonfmt.AppendUint(dst, uint64(r.TapPort))
 	dst = append(dst, `,"outer_src":"`...)
-	dst = appendAddr(dst, r.OuterSrc)
+	dst = jsonfmt.AppendAddr(dst, r.OuterSrc)
 	dst = append(dst, `","outer_dst":"`...)
-	dst = appendAddr(dst, r.OuterDst)
+	dst = jsonfmt.AppendAddr(dst, r.OuterDst)
 	dst = append(dst, `","start_time":"`...)
 	dst = appendTime(dst, r.StartTime)
 	dst = append(dst, `","end_time":"`...)
@@ -104,11 +103,6 @@ func (r *FlowRecord) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"fin_count":`...)
 	dst = jsonfmt.AppendUint(dst, uint64(r.FINCount))
 	return append(dst, '}')
-}
-
-// appendAddr writes a, or nothing for the zero Addr.
-func appendAddr(dst []byte, a netip.Addr) []byte {
-	return jsonfmt.AppendAddr(dst, a)
 }
 
 // appendTime writes t in UTC as RFC 3339 with six fractional digits
