@@ -15,7 +15,30 @@ type Meta struct {
 	PayloadLen uint32
 }
 
-// Dissector parses one L7 protocol. Implementations are stateless: one value
+// Transport is a set of transports, the IP protocols of Meta.Proto.
+type Transport uint8
+
+const (
+	TCP Transport = 1 << iota // IP protocol 6
+	UDP                       // IP protocol 17
+)
+
+// TransportOf returns the Transport of IP protocol proto, 0 for any other.
+func TransportOf(proto uint8) Transport {
+	switch proto {
+	case 6:
+		return TCP
+	case 17:
+		return UDP
+	}
+	return 0
+}
+
+// Dissector parses one L7 protocol. A dissector whose Check accepts only
+// some transports says so with a method Transports() Transport; the engine
+// then offers it no payload of another, which spares an unidentified UDP
+// flow the calls into every TCP-only Check (the engine's TestTransports
+// holds each dissector to its word). Implementations are stateless: one value
 // serves every flow of a worker, so all per-message state is in the Records.
 type Dissector interface {
 	// Protocol is the l7_protocol this dissector produces.

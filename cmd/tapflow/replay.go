@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ func newReplayCmd() *cobra.Command {
 		dedup   bool
 		l7      bool
 		cpuprof string
+		memprof string
 		store   storeFlags
 	)
 	cmd := &cobra.Command{
@@ -85,6 +87,13 @@ embedded ClickHouse when no address is given).`,
 			}
 			start := time.Now()
 			runErr := p.Run(cmd.Context(), src)
+			if memprof != "" {
+				// Before closing the sink: its queues still hold what the
+				// replay left in them, which is what the profile is for.
+				if err := writeHeapProfile(memprof); err != nil {
+					logger.Warn("heap profile not written", "file", memprof, "err", err)
+				}
+			}
 			cerr := closeSink()
 			s := p.Stats()
 			if stats {
@@ -103,6 +112,7 @@ embedded ClickHouse when no address is given).`,
 	cmd.Flags().IntVar(&workers, "workers", 1, "flow-table workers (0 = one per CPU)")
 	cmd.Flags().BoolVar(&noDecap, "no-decap", false, "analyze tunnels as outer flows instead of decapsulating")
 	cmd.Flags().StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the replay to this file (go tool pprof)")
+	cmd.Flags().StringVar(&memprof, "memprofile", "", "write a heap profile (live and allocated bytes by call site) when the replay ends (go tool pprof)")
 	cmd.Flags().BoolVar(&dedup, "dedup", true, "drop the second copy of a packet seen twice (both sides of a SPAN)")
 	store.register(cmd)
 	return cmd
@@ -213,6 +223,21 @@ func (s *jsonSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Flush()
+}
+
+// writeHeapProfile writes the heap profile as of a fresh GC, so that its
+// in-use figures are what is live now rather than at the last cycle.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func startCPUProfile(path string) (stop func(), err error) {

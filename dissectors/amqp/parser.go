@@ -12,6 +12,9 @@ type Dissector struct{}
 // New returns an AMQP 0-9-1 dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoAMQP.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoAMQP }
 

@@ -13,6 +13,9 @@ type Dissector struct{}
 // New returns a DNS dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: DNS runs over UDP and TCP.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP | dissectors.UDP }
+
 // Protocol returns dissectors.ProtoDNS.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoDNS }
 

@@ -143,10 +143,40 @@ type pending struct {
 
 type list struct{ head, tail uint32 }
 
+// candidate is a dissector and its index in Engine.ds.
+type candidate struct {
+	d dissectors.Dissector
+	i uint8
+}
+
+// transporter is the optional Dissector method of dissectors.Dissector's
+// doc: the transports whose payloads Check can accept.
+type transporter interface {
+	Transports() dissectors.Transport
+}
+
+// sniffLists returns Engine.sniff for ds.
+func sniffLists(ds []dissectors.Dissector) (l [dissectors.UDP + 1][]candidate) {
+	for i, d := range ds {
+		tr, ok := d.(transporter)
+		for t := range l {
+			// Another IP protocol (t == 0) is offered to all, as before
+			// transports were declared.
+			if t == 0 || !ok || tr.Transports()&dissectors.Transport(t) != 0 {
+				l[t] = append(l[t], candidate{d, uint8(i)})
+			}
+		}
+	}
+	return l
+}
+
 // Engine is one worker's L7 stage. Not safe for concurrent use.
 type Engine struct {
-	cfg       Config
-	ds        []dissectors.Dissector
+	cfg Config
+	ds  []dissectors.Dissector
+	// sniff lists, for each dissectors.Transport (0 for another IP
+	// protocol), the dissectors that may claim its payloads, in ds order.
+	sniff     [dissectors.UDP + 1][]candidate
 	sink      LogSink
 	toTCP     int64
 	toUDP     int64
@@ -173,7 +203,7 @@ func New(cfg Config, ds []dissectors.Dissector, sink LogSink) (*Engine, error) {
 		return nil, fmt.Errorf("dissectors: at most 255 dissectors, got %d", len(ds))
 	}
 	return &Engine{
-		cfg: cfg, ds: ds, sink: sink,
+		cfg: cfg, ds: ds, sniff: sniffLists(ds), sink: sink,
 		toTCP: cfg.RequestTimeoutTCP.Microseconds(), toUDP: cfg.RequestTimeoutUDP.Microseconds(),
 		freePend: nilIdx,
 		lists:    [2]list{{nilIdx, nilIdx}, {nilIdx, nilIdx}},
@@ -206,9 +236,9 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 		ToServer: v.ToServer, PayloadLen: m.PayloadLen}
 	if st&sessionBit == 0 {
 		d := -1
-		for i, ds := range e.ds {
-			if ds.Check(m.Payload, &e.meta) {
-				d = i
+		for _, c := range e.sniff[dissectors.TransportOf(m.Proto)] {
+			if c.d.Check(m.Payload, &e.meta) {
+				d = int(c.i)
 				break
 			}
 		}

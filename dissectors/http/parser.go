@@ -13,6 +13,9 @@ type Dissector struct{}
 // New returns the HTTP/1 dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoHTTP1.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoHTTP1 }
 

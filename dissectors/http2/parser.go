@@ -15,6 +15,9 @@ type Dissector struct{}
 // New returns the HTTP/2 and gRPC dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoHTTP2; gRPC records carry ProtoGRPC.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoHTTP2 }
 

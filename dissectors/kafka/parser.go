@@ -46,6 +46,9 @@ type Dissector struct{}
 // New returns a Kafka dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoKafka.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoKafka }
 

@@ -10,6 +10,9 @@ type Dissector struct{}
 // New returns a memcached dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoMemcached.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoMemcached }
 

@@ -12,6 +12,9 @@ type Dissector struct{}
 // New returns an MQTT dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoMQTT.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoMQTT }
 

@@ -11,6 +11,9 @@ type Dissector struct{}
 // New returns the MySQL dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoMySQL.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoMySQL }
 

@@ -13,6 +13,9 @@ type Dissector struct{}
 // New returns a TLS dissector.
 func New() *Dissector { return &Dissector{} }
 
+// Transports implements the engine's transport filter: Check accepts TCP payloads only.
+func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
 // Protocol returns dissectors.ProtoTLS.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoTLS }
 
