@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -139,4 +142,35 @@ func BenchmarkJSONSink(b *testing.B) {
 		s.WriteL7(logs)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/line")
+}
+
+// TestReplayProfiles replays the demo capture with --cpuprofile and
+// --memprofile and checks both files are gzipped pprof profiles that name
+// the pipeline's code.
+func TestReplayProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	cmd := newReplayCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs([]string{"../../deploy/demo/demo.pcap", "--print", "l4", "--cpuprofile", cpu, "--memprofile", mem})
+	require.NoError(t, cmd.Execute(), errOut.String())
+	require.NotZero(t, out.Len(), "flows printed")
+	require.NotEmpty(t, gunzip(t, cpu), "the CPU profile")
+	require.Contains(t, string(gunzip(t, mem)), "flowtable", "the heap profile's symbols name the flow table's allocations")
+}
+
+// gunzip returns the contents of the gzipped file at path (pprof writes
+// its profiles gzipped).
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	b, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return b
 }
