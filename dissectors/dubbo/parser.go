@@ -15,6 +15,9 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
+// FirstByte implements the engine's first-byte filter: Check needs the magic 0xdabb.
+func (*Dissector) FirstByte(b byte) bool { return b == magic0 }
+
 // Protocol returns dissectors.ProtoDubbo.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoDubbo }
 

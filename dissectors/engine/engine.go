@@ -149,34 +149,84 @@ type candidate struct {
 	i uint8
 }
 
-// transporter is the optional Dissector method of dissectors.Dissector's
-// doc: the transports whose payloads Check can accept.
+// transporter and firstByter are the optional Dissector methods of
+// dissectors.Dissector's doc: the transports whose payloads Check can
+// accept, and whether it can accept a payload starting with byte b.
 type transporter interface {
 	Transports() dissectors.Transport
 }
 
-// sniffLists returns Engine.sniff for ds.
-func sniffLists(ds []dissectors.Dissector) (l [dissectors.UDP + 1][]candidate) {
-	for i, d := range ds {
-		tr, ok := d.(transporter)
-		for t := range l {
-			// Another IP protocol (t == 0) is offered to all, as before
-			// transports were declared.
-			if t == 0 || !ok || tr.Transports()&dissectors.Transport(t) != 0 {
-				l[t] = append(l[t], candidate{d, uint8(i)})
+type firstByter interface {
+	FirstByte(b byte) bool
+}
+
+// sniffTable lists the dissectors that may claim a payload, in ds order,
+// by transport (a dissectors.Transport, 0 for another IP protocol) and
+// first byte; empty lists them for an empty payload. An unidentified
+// flow's payload is offered only to these: a TLS record or other binary
+// data mid-stream skips the seven Checks that would each have looked at
+// its first byte and said no. Lists with the same members share one slice,
+// so the table is a few distinct lists.
+type sniffTable struct {
+	first [dissectors.UDP + 1][256][]candidate
+	empty [dissectors.UDP + 1][]candidate
+}
+
+func newSniffTable(ds []dissectors.Dissector) *sniffTable {
+	st := &sniffTable{}
+	lists := map[string][]candidate{}
+	list := func(t dissectors.Transport, b int) []candidate {
+		var key []byte
+		var l []candidate
+		for i, d := range ds {
+			if takes(d, t, b) {
+				key = append(key, byte(i))
+				l = append(l, candidate{d, uint8(i)})
 			}
 		}
+		if old, ok := lists[string(key)]; ok {
+			return old
+		}
+		lists[string(key)] = l
+		return l
 	}
-	return l
+	for t := range st.empty {
+		st.empty[t] = list(dissectors.Transport(t), -1)
+		for b := range 256 {
+			st.first[t][b] = list(dissectors.Transport(t), b)
+		}
+	}
+	return st
+}
+
+// takes reports whether d may claim a payload of transport t whose first
+// byte is b (-1 for an empty payload). Another IP protocol (t == 0) is
+// offered to every dissector, as before transports were declared.
+func takes(d dissectors.Dissector, t dissectors.Transport, b int) bool {
+	if tr, ok := d.(transporter); ok && t != 0 && tr.Transports()&t == 0 {
+		return false
+	}
+	if fb, ok := d.(firstByter); ok && b >= 0 && !fb.FirstByte(byte(b)) {
+		return false
+	}
+	return true
+}
+
+// lookup returns the dissectors that may claim payload p of IP protocol
+// proto.
+func (st *sniffTable) lookup(proto uint8, p []byte) []candidate {
+	t := dissectors.TransportOf(proto)
+	if len(p) == 0 {
+		return st.empty[t]
+	}
+	return st.first[t][p[0]]
 }
 
 // Engine is one worker's L7 stage. Not safe for concurrent use.
 type Engine struct {
-	cfg Config
-	ds  []dissectors.Dissector
-	// sniff lists, for each dissectors.Transport (0 for another IP
-	// protocol), the dissectors that may claim its payloads, in ds order.
-	sniff     [dissectors.UDP + 1][]candidate
+	cfg       Config
+	ds        []dissectors.Dissector
+	sniff     *sniffTable
 	sink      LogSink
 	toTCP     int64
 	toUDP     int64
@@ -203,7 +253,7 @@ func New(cfg Config, ds []dissectors.Dissector, sink LogSink) (*Engine, error) {
 		return nil, fmt.Errorf("dissectors: at most 255 dissectors, got %d", len(ds))
 	}
 	return &Engine{
-		cfg: cfg, ds: ds, sniff: sniffLists(ds), sink: sink,
+		cfg: cfg, ds: ds, sniff: newSniffTable(ds), sink: sink,
 		toTCP: cfg.RequestTimeoutTCP.Microseconds(), toUDP: cfg.RequestTimeoutUDP.Microseconds(),
 		freePend: nilIdx,
 		lists:    [2]list{{nilIdx, nilIdx}, {nilIdx, nilIdx}},
@@ -236,7 +286,7 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 		ToServer: v.ToServer, PayloadLen: m.PayloadLen}
 	if st&sessionBit == 0 {
 		d := -1
-		for _, c := range e.sniff[dissectors.TransportOf(m.Proto)] {
+		for _, c := range e.sniff.lookup(m.Proto, m.Payload) {
 			if c.d.Check(m.Payload, &e.meta) {
 				d = int(c.i)
 				break

@@ -12,8 +12,8 @@ import (
 	"github.com/tapflow/tapflow/tap"
 )
 
-// claimAll claims every payload of any transport; its Transports, when
-// set, is what it declares.
+// claimAll claims every payload; declared and firstX declare what their
+// names say, as the real dissectors do with Transports and FirstByte.
 type claimAll struct{ tr dissectors.Transport }
 
 func (claimAll) Protocol() dissectors.Protocol           { return dissectors.ProtoHTTP1 }
@@ -26,23 +26,43 @@ type declared struct{ claimAll }
 
 func (d declared) Transports() dissectors.Transport { return d.tr }
 
-func TestSniffLists(t *testing.T) {
+type firstX struct{ declared }
+
+func (firstX) FirstByte(b byte) bool { return b == 'x' }
+
+func TestSniffTable(t *testing.T) {
 	tcp, udp, any := declared{claimAll{dissectors.TCP}}, declared{claimAll{dissectors.UDP}}, claimAll{}
 	both := declared{claimAll{dissectors.TCP | dissectors.UDP}}
-	l := sniffLists([]dissectors.Dissector{tcp, udp, any, both})
-	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}}, l[dissectors.TCP])
-	require.Equal(t, []candidate{{udp, 1}, {any, 2}, {both, 3}}, l[dissectors.UDP])
-	require.Len(t, l[0], 4, "another IP protocol is offered to every dissector")
+	x := firstX{tcp}
+	st := newSniffTable([]dissectors.Dissector{tcp, udp, any, both, x})
+	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}, {x, 4}}, st.lookup(6, []byte("x1")))
+	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}}, st.lookup(6, []byte("y")))
+	require.Equal(t, []candidate{{udp, 1}, {any, 2}, {both, 3}}, st.lookup(17, []byte("x")))
+	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}, {x, 4}}, st.lookup(6, nil),
+		"an empty payload is offered to every dissector of its transport")
+	require.Len(t, st.lookup(1, []byte("y")), 4, "another IP protocol is offered to every dissector but by first byte")
+	// Equal lists share one slice: TCP 'y'…'z' and every other byte but 'x'.
+	require.Same(t, &st.first[dissectors.TCP]['y'][0], &st.first[dissectors.TCP][0][0])
 
-	// The shipped order, filtered: DNS is the one UDP dissector.
+	// The shipped dissectors: DNS is the one UDP dissector, and TLS's
+	// application data (0x17) skips the seven that look at the first byte.
 	all := registry.All()
-	l = sniffLists(all)
-	require.Len(t, l[dissectors.TCP], len(all))
-	for i, c := range l[dissectors.TCP] {
+	st = newSniffTable(all)
+	require.Len(t, st.empty[dissectors.TCP], len(all))
+	for i, c := range st.empty[dissectors.TCP] {
 		require.Equal(t, uint8(i), c.i, "sniff order kept")
 	}
-	require.Len(t, l[dissectors.UDP], 1)
-	require.Equal(t, dissectors.ProtoDNS, l[dissectors.UDP][0].d.Protocol())
+	udpList := st.lookup(17, []byte{0x17})
+	require.Len(t, udpList, 1)
+	require.Equal(t, dissectors.ProtoDNS, udpList[0].d.Protocol())
+	require.Len(t, st.lookup(6, []byte{0x17}), len(all)-7)
+	var names []dissectors.Protocol
+	for _, c := range st.lookup(6, []byte("GET / HTTP/1.1")) {
+		names = append(names, c.d.Protocol())
+	}
+	require.Contains(t, names, dissectors.ProtoHTTP1)
+	require.Contains(t, names, dissectors.ProtoRedis, "an inline Redis command starts with a letter too")
+	require.NotContains(t, names, dissectors.ProtoTLS)
 }
 
 type nopSink struct{}
@@ -50,17 +70,20 @@ type nopSink struct{}
 func (nopSink) WriteL7([]dissectors.Log)          {}
 func (nopSink) WriteFlows([]flowtable.FlowRecord) {}
 
-// TestSniffTransport sends UDP payloads through a flow table into engines
-// whose one dissector claims everything: declared TCP-only it is never
-// offered them, undeclared it claims the flow.
-func TestSniffTransport(t *testing.T) {
+// TestSniffFilters sends UDP payloads through a flow table into engines
+// whose one dissector claims everything: it claims the flow only when it
+// declares nothing that rules the payload out.
+func TestSniffFilters(t *testing.T) {
 	for _, tc := range []struct {
-		d    dissectors.Dissector
-		want uint64
+		d       dissectors.Dissector
+		payload string
+		want    uint64
 	}{
-		{declared{claimAll{dissectors.TCP}}, 0},
-		{declared{claimAll{dissectors.UDP}}, 1},
-		{claimAll{}, 1},
+		{declared{claimAll{dissectors.TCP}}, "payload", 0},
+		{declared{claimAll{dissectors.UDP}}, "payload", 1},
+		{claimAll{}, "payload", 1},
+		{firstX{declared{claimAll{dissectors.UDP}}}, "payload", 0},
+		{firstX{declared{claimAll{dissectors.UDP}}}, "xpayload", 1},
 	} {
 		fc := flowtable.DefaultConfig()
 		fc.Capacity = 64
@@ -70,13 +93,13 @@ func TestSniffTransport(t *testing.T) {
 		require.NoError(t, err)
 		tab.SetPayloadHandler(e)
 		m := tap.Meta{Timestamp: 1_700_000_000_000_000, WireLen: 100, IPVersion: 4, Proto: tap.ProtoUDP,
-			SrcPort: 40000, DstPort: 5353, Payload: []byte("payload"), PayloadLen: 7}
+			SrcPort: 40000, DstPort: 5353, Payload: []byte(tc.payload), PayloadLen: uint32(len(tc.payload))}
 		m.Src, m.Dst = netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 		for range 3 {
 			m.Timestamp += 1000
 			tab.Update(&m)
 		}
-		require.Equal(t, tc.want, e.Stats().Identified, "%T %v", tc.d, tc.d)
+		require.Equal(t, tc.want, e.Stats().Identified, "%T %q", tc.d, tc.payload)
 		require.NotZero(t, e.Stats().Payloads)
 	}
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/tapflow/tapflow/dissectors"
 )
@@ -15,6 +16,9 @@ func New() *Dissector { return &Dissector{} }
 
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
+
+// FirstByte implements the engine's first-byte filter: Check needs a status line ("HTTP/") or a request line starting with a method it knows.
+func (*Dissector) FirstByte(b byte) bool { return strings.IndexByte("HGPDOCT", b) >= 0 }
 
 // Protocol returns dissectors.ProtoHTTP1.
 func (*Dissector) Protocol() dissectors.Protocol { return dissectors.ProtoHTTP1 }
@@ -248,6 +252,7 @@ func lineEnd(p []byte, i int, s *startLine) int {
 // (RFC 5789).
 func isMethod(m []byte) bool {
 	switch string(m) {
+	// A method added here needs its first letter in FirstByte.
 	case "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE":
 		return true
 	}

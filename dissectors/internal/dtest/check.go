@@ -25,28 +25,38 @@ func sentinelKept(out []dissectors.Record) bool {
 	return len(out) >= 1 && out[0].String(out[0].RequestType) == "sentinel"
 }
 
-// transporter is the optional method of dissectors.Dissector's doc, by
-// which the engine skips a dissector for the transports it does not take.
+// transporter and firstByter are the optional methods of
+// dissectors.Dissector's doc, by which the engine skips a dissector for
+// the transports and first bytes its Check never accepts.
 type transporter interface {
 	Transports() dissectors.Transport
 }
 
+type firstByter interface {
+	FirstByte(b byte) bool
+}
+
 // Invariants runs Check and Parse on payload in both directions and fails
 // when Parse returns records together with an error, or changes the records
-// already in dst, or when Check claims a payload of a transport the
-// dissector's Transports leaves out (the engine would never have offered
-// it). Fuzz targets call it; a panic fails the fuzz run by itself.
+// already in dst, or when Check claims a payload of a transport or with a
+// first byte that the dissector's Transports or FirstByte leaves out (the
+// engine would never have offered it). Fuzz targets call it; a panic fails
+// the fuzz run by itself.
 func Invariants(t *testing.T, d dissectors.Dissector, payload []byte, proto uint8) {
 	for _, toServer := range []bool{true, false} {
 		m := dissectors.Meta{Timestamp: 1_700_000_000_000_000, Proto: proto, ClientPort: 40000, ServerPort: 7,
 			ToServer: toServer, PayloadLen: uint32(len(payload))}
-		if tr, ok := d.(transporter); ok {
-			for _, p := range []uint8{6, 17} {
-				o := m
-				o.Proto = p
-				if d.Check(payload, &o) && tr.Transports()&dissectors.TransportOf(p) == 0 {
-					t.Fatalf("Check claims an IP protocol %d payload, but Transports is %b", p, tr.Transports())
-				}
+		for _, p := range []uint8{6, 17} {
+			o := m
+			o.Proto = p
+			if !d.Check(payload, &o) {
+				continue
+			}
+			if tr, ok := d.(transporter); ok && tr.Transports()&dissectors.TransportOf(p) == 0 {
+				t.Fatalf("Check claims an IP protocol %d payload, but Transports is %b", p, tr.Transports())
+			}
+			if fb, ok := d.(firstByter); ok && len(payload) > 0 && !fb.FirstByte(payload[0]) {
+				t.Fatalf("Check claims a payload starting with %#02x, which FirstByte refuses", payload[0])
 			}
 		}
 		d.Check(payload, &m)
