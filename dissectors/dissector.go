@@ -34,11 +34,13 @@ func TransportOf(proto uint8) Transport {
 	return 0
 }
 
-// Dissector parses one L7 protocol. A dissector whose Check accepts only
-// some transports says so with a method Transports() Transport; the engine
-// then offers it no payload of another, which spares an unidentified UDP
-// flow the calls into every TCP-only Check (the engine's TestTransports
-// holds each dissector to its word). Implementations are stateless: one value
+// Dissector parses one L7 protocol. Two optional methods tell the engine
+// which payloads Check can never accept, so that an unidentified flow's
+// payload is offered only to the dissectors that might claim it:
+// Transports() Transport, the transports Check accepts (DNS is the one
+// UDP dissector), and FirstByte(b byte) bool, false for a first payload
+// byte Check always refuses. The fuzz targets' dtest.Invariants holds
+// each dissector to both. Implementations are stateless: one value
 // serves every flow of a worker, so all per-message state is in the Records.
 type Dissector interface {
 	// Protocol is the l7_protocol this dissector produces.
