@@ -211,6 +211,27 @@ func checkJSONString(t *testing.T, s []byte) {
 	if back != string(want) {
 		t.Fatalf("AppendJSONString(%q) decodes to %q, want %q", s, back, string(want))
 	}
+	if ref := refAppendJSONString([]byte("x:"), s); string(got) != string(ref) {
+		t.Fatalf("AppendJSONString(%q) = %q, the byte-at-a-time loop gives %q", s, got, ref)
+	}
+}
+
+// refAppendJSONString is AppendJSONString as it was before it went a word
+// at a time: the bytes it writes are the ones the word-at-a-time form must
+// write.
+func refAppendJSONString(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c >= 0x20 && c < 0x7f:
+			b = append(b, c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return append(b, '"')
 }
 
 // FuzzAppendJSONString: any bytes give valid JSON that decodes back to them.

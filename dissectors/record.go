@@ -1,6 +1,7 @@
 package dissectors
 
 import (
+	"encoding/binary"
 	"strconv"
 )
 
@@ -238,17 +239,55 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s as a JSON string. Bytes that are not valid
 // UTF-8 text are escaped as \u00XX of the byte, so any payload bytes give
 // valid JSON.
+//
+// Text fields are mostly URLs, names and SQL with nothing to escape, so s
+// goes out a run of plain bytes at a time, the runs found eight bytes at a
+// word: a byte at a time, the loop was ~5 instructions per byte of the
+// bench corpus's L7 text.
 func AppendJSONString(b []byte, s []byte) []byte {
 	b = append(b, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
+	for {
+		i := plainPrefix(s)
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			return append(b, '"')
+		}
+		if c := s[i]; c == '"' || c == '\\' {
 			b = append(b, '\\', c)
-		case c >= 0x20 && c < 0x7f:
-			b = append(b, c)
-		default:
+		} else {
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
 		}
+		s = s[i+1:]
 	}
-	return append(b, '"')
+}
+
+// jsonPlain marks the bytes a JSON string holds as they are: printable
+// ASCII but the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainPrefix returns the length of the longest prefix of s that
+// jsonPlain passes.
+func plainPrefix(s []byte) int {
+	i := 0
+	for ; i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(s[i:])); i += 8 {
+	}
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
+// plainWord reports whether all eight bytes of w are jsonPlain. Each term
+// is the classic "has a byte less than n" test, (w - n*ones) &^ w & highs,
+// which is exact for n <= 0x80 and w's bytes below 0x80 (the last term
+// rules the others out); a byte equal to v is one of w^v*ones less than 1.
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs, del := w^('"'*ones), w^('\\'*ones), w^(0x7f*ones)
+	return ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|(del-ones)&^del|w)&highs == 0
 }
