@@ -341,12 +341,29 @@ func growCols[T uint32 | uint64](cols [][]T, n int) {
 }
 
 // transpose fills rows at.. of each column cols[j] with the meter value at
-// offset offs[j] of the rows of blk.
+// offset offs[j] of the rows of blk. Four rows a step, by address: indexing
+// blk[i] for each value cost ~5 instructions a value, and the metric
+// tables take ~45 values a row.
 func transpose[T uint32 | uint64](cols [][]T, offs []uintptr, blk []flowtable.MetricRow, at int) {
+	const stride = unsafe.Sizeof(flowtable.MetricRow{})
+	n := len(blk)
+	if n == 0 {
+		return
+	}
+	meters := unsafe.Pointer(&blk[0].Meter)
 	for j, off := range offs {
-		col := cols[j][at:][:len(blk)]
-		for i := range blk {
-			col[i] = *(*T)(unsafe.Add(unsafe.Pointer(&blk[i].Meter), off))
+		col := cols[j][at:][:n]
+		p := unsafe.Add(meters, off)
+		i := 0
+		for ; i+4 <= len(col); i += 4 {
+			q, c := unsafe.Add(p, uintptr(i)*stride), (*[4]T)(col[i:i+4])
+			c[0] = *(*T)(q)
+			c[1] = *(*T)(unsafe.Add(q, stride))
+			c[2] = *(*T)(unsafe.Add(q, 2*stride))
+			c[3] = *(*T)(unsafe.Add(q, 3*stride))
+		}
+		for ; i < len(col); i++ {
+			col[i] = *(*T)(unsafe.Add(p, uintptr(i)*stride))
 		}
 	}
 }
