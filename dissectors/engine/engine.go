@@ -143,12 +143,6 @@ type pending struct {
 
 type list struct{ head, tail uint32 }
 
-// candidate is a dissector and its index in Engine.ds.
-type candidate struct {
-	d dissectors.Dissector
-	i uint8
-}
-
 // transporter and firstByter are the optional Dissector methods of
 // dissectors.Dissector's doc: the transports whose payloads Check can
 // accept, and whether it can accept a payload starting with byte b.
@@ -165,30 +159,38 @@ type firstByter interface {
 // first byte; empty lists them for an empty payload. An unidentified
 // flow's payload is offered only to these: a TLS record or other binary
 // data mid-stream skips the seven Checks that would each have looked at
-// its first byte and said no. Lists with the same members share one slice,
-// so the table is a few distinct lists.
+// its first byte and said no. The table holds each distinct list once
+// (there are a handful) and a byte per (transport, first byte) naming it:
+// 768 slice headers would be 18 KiB of every engine, 2 B a flow of a
+// 10,000-flow table.
 type sniffTable struct {
-	first [dissectors.UDP + 1][256][]candidate
-	empty [dissectors.UDP + 1][]candidate
+	lists [][]uint8                      // indices into ds
+	first [dissectors.UDP + 1][256]uint8 // index into lists
+	empty [dissectors.UDP + 1]uint8
 }
 
 func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 	st := &sniffTable{}
-	lists := map[string][]candidate{}
-	list := func(t dissectors.Transport, b int) []candidate {
-		var key []byte
-		var l []candidate
+	ids := map[string]uint8{}
+	list := func(t dissectors.Transport, b int) uint8 {
+		var l []uint8
 		for i, d := range ds {
 			if takes(d, t, b) {
-				key = append(key, byte(i))
-				l = append(l, candidate{d, uint8(i)})
+				l = append(l, uint8(i))
 			}
 		}
-		if old, ok := lists[string(key)]; ok {
-			return old
+		if id, ok := ids[string(l)]; ok {
+			return id
 		}
-		lists[string(key)] = l
-		return l
+		// At most 3*257 lists, but a dissector's first bytes and
+		// transports make a handful; more than 256 would be a bug.
+		id := uint8(len(st.lists))
+		if len(st.lists) == 256 {
+			panic("engine: more than 256 distinct sniff lists")
+		}
+		ids[string(l)] = id
+		st.lists = append(st.lists, l)
+		return id
 	}
 	for t := range st.empty {
 		st.empty[t] = list(dissectors.Transport(t), -1)
@@ -212,14 +214,14 @@ func takes(d dissectors.Dissector, t dissectors.Transport, b int) bool {
 	return true
 }
 
-// lookup returns the dissectors that may claim payload p of IP protocol
-// proto.
-func (st *sniffTable) lookup(proto uint8, p []byte) []candidate {
+// lookup returns the indices in ds of the dissectors that may claim
+// payload p of IP protocol proto.
+func (st *sniffTable) lookup(proto uint8, p []byte) []uint8 {
 	t := dissectors.TransportOf(proto)
 	if len(p) == 0 {
-		return st.empty[t]
+		return st.lists[st.empty[t]]
 	}
-	return st.first[t][p[0]]
+	return st.lists[st.first[t][p[0]]]
 }
 
 // Engine is one worker's L7 stage. Not safe for concurrent use.
@@ -286,9 +288,9 @@ func (e *Engine) Payload(v *flowtable.FlowView, m *tap.Meta) {
 		ToServer: v.ToServer, PayloadLen: m.PayloadLen}
 	if st&sessionBit == 0 {
 		d := -1
-		for _, c := range e.sniff.lookup(m.Proto, m.Payload) {
-			if c.d.Check(m.Payload, &e.meta) {
-				d = int(c.i)
+		for _, i := range e.sniff.lookup(m.Proto, m.Payload) {
+			if e.ds[i].Check(m.Payload, &e.meta) {
+				d = int(i)
 				break
 			}
 		}

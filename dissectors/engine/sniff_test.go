@@ -35,30 +35,33 @@ func TestSniffTable(t *testing.T) {
 	both := declared{claimAll{dissectors.TCP | dissectors.UDP}}
 	x := firstX{tcp}
 	st := newSniffTable([]dissectors.Dissector{tcp, udp, any, both, x})
-	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}, {x, 4}}, st.lookup(6, []byte("x1")))
-	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}}, st.lookup(6, []byte("y")))
-	require.Equal(t, []candidate{{udp, 1}, {any, 2}, {both, 3}}, st.lookup(17, []byte("x")))
-	require.Equal(t, []candidate{{tcp, 0}, {any, 2}, {both, 3}, {x, 4}}, st.lookup(6, nil),
+	require.Equal(t, []uint8{0, 2, 3, 4}, st.lookup(6, []byte("x1")))
+	require.Equal(t, []uint8{0, 2, 3}, st.lookup(6, []byte("y")))
+	require.Equal(t, []uint8{1, 2, 3}, st.lookup(17, []byte("x")))
+	require.Equal(t, []uint8{0, 2, 3, 4}, st.lookup(6, nil),
 		"an empty payload is offered to every dissector of its transport")
 	require.Len(t, st.lookup(1, []byte("y")), 4, "another IP protocol is offered to every dissector but by first byte")
-	// Equal lists share one slice: TCP 'y'…'z' and every other byte but 'x'.
-	require.Same(t, &st.first[dissectors.TCP]['y'][0], &st.first[dissectors.TCP][0][0])
+	// Each distinct list is kept once: another protocol's 'x' (all five)
+	// and other bytes (all but x), TCP's 'x' (also an empty TCP payload's)
+	// and other bytes, and UDP's (x is TCP-only).
+	require.Equal(t, st.first[dissectors.TCP]['y'], st.first[dissectors.TCP][0])
+	require.Len(t, st.lists, 5)
 
 	// The shipped dissectors: DNS is the one UDP dissector, and TLS's
 	// application data (0x17) skips the seven that look at the first byte.
 	all := registry.All()
 	st = newSniffTable(all)
-	require.Len(t, st.empty[dissectors.TCP], len(all))
-	for i, c := range st.empty[dissectors.TCP] {
-		require.Equal(t, uint8(i), c.i, "sniff order kept")
+	require.Len(t, st.lookup(6, nil), len(all))
+	for i, d := range st.lookup(6, nil) {
+		require.Equal(t, uint8(i), d, "sniff order kept")
 	}
 	udpList := st.lookup(17, []byte{0x17})
 	require.Len(t, udpList, 1)
-	require.Equal(t, dissectors.ProtoDNS, udpList[0].d.Protocol())
+	require.Equal(t, dissectors.ProtoDNS, all[udpList[0]].Protocol())
 	require.Len(t, st.lookup(6, []byte{0x17}), len(all)-7)
 	var names []dissectors.Protocol
-	for _, c := range st.lookup(6, []byte("GET / HTTP/1.1")) {
-		names = append(names, c.d.Protocol())
+	for _, d := range st.lookup(6, []byte("GET / HTTP/1.1")) {
+		names = append(names, all[d].Protocol())
 	}
 	require.Contains(t, names, dissectors.ProtoHTTP1)
 	require.Contains(t, names, dissectors.ProtoRedis, "an inline Redis command starts with a letter too")
