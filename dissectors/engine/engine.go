@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -172,8 +173,9 @@ type sniffTable struct {
 func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 	st := &sniffTable{}
 	ids := map[string]uint8{}
+	l := make([]uint8, 0, len(ds))
 	list := func(t dissectors.Transport, b int) uint8 {
-		var l []uint8
+		l = l[:0]
 		for i, d := range ds {
 			if takes(d, t, b) {
 				l = append(l, uint8(i))
@@ -189,7 +191,7 @@ func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 			panic("engine: more than 256 distinct sniff lists")
 		}
 		ids[string(l)] = id
-		st.lists = append(st.lists, l)
+		st.lists = append(st.lists, slices.Clone(l))
 		return id
 	}
 	for t := range st.empty {
