@@ -186,10 +186,10 @@ func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 		}
 		// At most 3*257 lists, but a dissector's first bytes and
 		// transports make a handful; more than 256 would be a bug.
-		id := uint8(len(st.lists))
 		if len(st.lists) == 256 {
 			panic("engine: more than 256 distinct sniff lists")
 		}
+		id := uint8(len(st.lists))
 		ids[string(l)] = id
 		st.lists = append(st.lists, slices.Clone(l))
 		return id
@@ -204,8 +204,8 @@ func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 }
 
 // takes reports whether d may claim a payload of transport t whose first
-// byte is b (-1 for an empty payload). Another IP protocol (t == 0) is
-// offered to every dissector, as before transports were declared.
+// byte is b (-1 for an empty payload). A payload of another IP protocol
+// (t == 0) is not held to Transports, as before transports were declared.
 func takes(d dissectors.Dissector, t dissectors.Transport, b int) bool {
 	if tr, ok := d.(transporter); ok && t != 0 && tr.Transports()&t == 0 {
 		return false

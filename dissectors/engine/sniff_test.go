@@ -2,8 +2,8 @@ package engine
 
 import (
 	"net/netip"
-	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -108,21 +108,17 @@ func TestSniffFilters(t *testing.T) {
 	}
 }
 
-// TestEngineFixedHeap bounds what New allocates before any flow: make
-// bench's memory-per-flow figure at 10,000 flows includes it, and 18 KiB
-// of sniff lists once took that figure from 254.9 to 257.8 B (goal 256).
-// It counts every byte New allocates (TotalAlloc), garbage included, so it
-// is an upper bound on what the engine keeps.
-func TestEngineFixedHeap(t *testing.T) {
-	const budget = 8 << 10
-	all := registry.All()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	e, err := New(DefaultConfig(), all, nopSink{})
-	runtime.ReadMemStats(&after)
-	require.NoError(t, err)
-	runtime.KeepAlive(e)
-	n := after.TotalAlloc - before.TotalAlloc
-	t.Logf("New with %d dissectors allocated %d bytes", len(all), n)
-	require.Less(t, n, uint64(budget))
+// TestSniffTableSize bounds what the sniff table keeps of every engine:
+// make bench's memory-per-flow figure at 10,000 flows includes it, and
+// 18 KiB of sniff lists once took that figure from 254.9 to 257.8 B (goal
+// ≤ 256).
+func TestSniffTableSize(t *testing.T) {
+	const budget = 2 << 10
+	st := newSniffTable(registry.All())
+	n := int(unsafe.Sizeof(*st)) + cap(st.lists)*int(unsafe.Sizeof(st.lists[0]))
+	for _, l := range st.lists {
+		n += cap(l)
+	}
+	t.Logf("%d distinct lists, %d bytes", len(st.lists), n)
+	require.Less(t, n, budget)
 }
