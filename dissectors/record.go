@@ -242,8 +242,8 @@ const hexDigits = "0123456789abcdef"
 //
 // Text fields are mostly URLs, names and SQL with nothing to escape, so s
 // goes out a run of plain bytes at a time, the runs found eight bytes at a
-// word: a byte at a time, the loop was ~5 instructions per byte of the
-// bench corpus's L7 text.
+// word (byte by byte, the loop cost 13 instructions a packet more over the
+// first 1.5 M packets of the bench corpus, under cachegrind).
 func AppendJSONString(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	for {
@@ -282,10 +282,11 @@ func plainPrefix(s []byte) int {
 	return i
 }
 
-// plainWord reports whether all eight bytes of w are jsonPlain. Each term
-// is the classic "has a byte less than n" test, (w - n*ones) &^ w & highs,
-// which is exact for n <= 0x80 and w's bytes below 0x80 (the last term
-// rules the others out); a byte equal to v is one of w^v*ones less than 1.
+// plainWord reports whether all eight bytes of w are jsonPlain. The terms
+// are the classic word tests, each exact as a yes/no: (x - n*ones) &^ x &
+// highs is nonzero when a byte of x is below n (n <= 0x80), so x = w with
+// n = 0x20 finds control bytes and x = w^v*ones with n = 1 finds a byte
+// equal to v; w & highs finds the bytes above 0x7f.
 func plainWord(w uint64) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	q, bs, del := w^('"'*ones), w^('\\'*ones), w^(0x7f*ones)

@@ -15,7 +15,8 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs the "AMQP" header or a method frame (type 1).
+// FirstByte implements the engine's first-byte filter: Check needs the
+// "AMQP" header or a method frame (type 1).
 func (*Dissector) FirstByte(b byte) bool { return b == protocolHeader[0] || b == frameMethod }
 
 // Protocol returns dissectors.ProtoAMQP.

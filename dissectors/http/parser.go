@@ -17,7 +17,8 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs a status line ("HTTP/") or a request line starting with a method it knows.
+// FirstByte implements the engine's first-byte filter: Check needs a status
+// line ("HTTP/") or a request line starting with a method it knows.
 func (*Dissector) FirstByte(b byte) bool { return strings.IndexByte("HGPDOCT", b) >= 0 }
 
 // Protocol returns dissectors.ProtoHTTP1.

@@ -13,7 +13,9 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs a binary magic (0x80, 0x81) or a text line, every byte of which is printable (printable allows bytes above 0x7f).
+// FirstByte implements the engine's first-byte filter: Check needs a binary
+// magic (0x80, 0x81) or a text line, every byte of which is printable
+// (printable allows bytes above 0x7f).
 func (*Dissector) FirstByte(b byte) bool { return b >= 0x20 && b != 0x7f }
 
 // Protocol returns dissectors.ProtoMemcached.

@@ -14,7 +14,9 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs a startup-phase message (length first, below 16 MiB) or a frontend message type.
+// FirstByte implements the engine's first-byte filter: Check needs a
+// startup-phase message (length first, below 16 MiB) or a frontend message
+// type.
 func (*Dissector) FirstByte(b byte) bool { return b == 0 || frontendNames[b] != "" }
 
 // Protocol returns dissectors.ProtoPostgreSQL.

@@ -14,7 +14,8 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs an array ('*') or an inline command, which starts with a letter.
+// FirstByte implements the engine's first-byte filter: Check needs an array
+// ('*') or an inline command, which starts with a letter.
 func (*Dissector) FirstByte(b byte) bool { return b == '*' || isLetter(b) }
 
 // Protocol returns dissectors.ProtoRedis.

@@ -16,7 +16,9 @@ func New() *Dissector { return &Dissector{} }
 // Transports implements the engine's transport filter: Check accepts TCP payloads only.
 func (*Dissector) Transports() dissectors.Transport { return dissectors.TCP }
 
-// FirstByte implements the engine's first-byte filter: Check needs a handshake record (type 22) or an SSLv2 hello, whose length has the top bit set.
+// FirstByte implements the engine's first-byte filter: Check needs a
+// handshake record (type 22) or an SSLv2 hello, whose length has the top bit
+// set.
 func (*Dissector) FirstByte(b byte) bool { return b == typeHandshake || b&0x80 != 0 }
 
 // Protocol returns dissectors.ProtoTLS.
