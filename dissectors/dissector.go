@@ -34,13 +34,11 @@ func TransportOf(proto uint8) Transport {
 	return 0
 }
 
-// Dissector parses one L7 protocol. Two optional methods tell the engine
-// which payloads Check can never accept, so that an unidentified flow's
-// payload is offered only to the dissectors that might claim it:
-// Transports() Transport, the transports Check accepts (DNS is the one
-// UDP dissector), and FirstByte(b byte) bool, false for a first payload
-// byte Check always refuses. The fuzz targets' dtest.Invariants holds
-// each dissector to both. Implementations are stateless: one value
+// Dissector parses one L7 protocol. Two optional methods (Transporter,
+// FirstByter) tell the engine which payloads Check can never accept, so
+// that an unidentified flow's payload is offered only to the dissectors
+// that might claim it. The fuzz targets' dtest.Invariants holds each
+// dissector to both. Implementations are stateless: one value
 // serves every flow of a worker, so all per-message state is in the Records.
 type Dissector interface {
 	// Protocol is the l7_protocol this dissector produces.
@@ -55,4 +53,18 @@ type Dissector interface {
 	// returns dst unchanged and nil. On error dst is returned unchanged.
 	// Records are appended with Next, which reuses dst's capacity.
 	Parse(dst []Record, payload []byte, m *Meta) ([]Record, error)
+}
+
+// Transporter is implemented by a dissector whose Check accepts payloads
+// of some transports only: Transports returns them (DNS is the one UDP
+// dissector).
+type Transporter interface {
+	Transports() Transport
+}
+
+// FirstByter is implemented by a dissector whose Check tests the first
+// payload byte: FirstByte(b) is false when Check refuses every payload
+// starting with b.
+type FirstByter interface {
+	FirstByte(b byte) bool
 }

@@ -144,17 +144,6 @@ type pending struct {
 
 type list struct{ head, tail uint32 }
 
-// transporter and firstByter are the optional Dissector methods of
-// dissectors.Dissector's doc: the transports whose payloads Check can
-// accept, and whether it can accept a payload starting with byte b.
-type transporter interface {
-	Transports() dissectors.Transport
-}
-
-type firstByter interface {
-	FirstByte(b byte) bool
-}
-
 // sniffTable lists the dissectors that may claim a payload, in ds order,
 // by transport (a dissectors.Transport, 0 for another IP protocol) and
 // first byte; empty lists them for an empty payload. An unidentified
@@ -207,10 +196,10 @@ func newSniffTable(ds []dissectors.Dissector) *sniffTable {
 // byte is b (-1 for an empty payload). A payload of another IP protocol
 // (t == 0) is not held to Transports, as before transports were declared.
 func takes(d dissectors.Dissector, t dissectors.Transport, b int) bool {
-	if tr, ok := d.(transporter); ok && t != 0 && tr.Transports()&t == 0 {
+	if tr, ok := d.(dissectors.Transporter); ok && t != 0 && tr.Transports()&t == 0 {
 		return false
 	}
-	if fb, ok := d.(firstByter); ok && b >= 0 && !fb.FirstByte(byte(b)) {
+	if fb, ok := d.(dissectors.FirstByter); ok && b >= 0 && !fb.FirstByte(byte(b)) {
 		return false
 	}
 	return true

@@ -25,17 +25,6 @@ func sentinelKept(out []dissectors.Record) bool {
 	return len(out) >= 1 && out[0].String(out[0].RequestType) == "sentinel"
 }
 
-// transporter and firstByter are the optional methods of
-// dissectors.Dissector's doc, by which the engine skips a dissector for
-// the transports and first bytes its Check never accepts.
-type transporter interface {
-	Transports() dissectors.Transport
-}
-
-type firstByter interface {
-	FirstByte(b byte) bool
-}
-
 // Invariants runs Check and Parse on payload in both directions and fails
 // when Parse returns records together with an error, or changes the records
 // already in dst, or when Check claims a payload of a transport or with a
@@ -52,10 +41,10 @@ func Invariants(t *testing.T, d dissectors.Dissector, payload []byte, proto uint
 			if !d.Check(payload, &o) {
 				continue
 			}
-			if tr, ok := d.(transporter); ok && tr.Transports()&dissectors.TransportOf(p) == 0 {
+			if tr, ok := d.(dissectors.Transporter); ok && tr.Transports()&dissectors.TransportOf(p) == 0 {
 				t.Fatalf("Check claims an IP protocol %d payload, but Transports is %b", p, tr.Transports())
 			}
-			if fb, ok := d.(firstByter); ok && len(payload) > 0 && !fb.FirstByte(payload[0]) {
+			if fb, ok := d.(dissectors.FirstByter); ok && len(payload) > 0 && !fb.FirstByte(payload[0]) {
 				t.Fatalf("Check claims a payload starting with %#02x, which FirstByte refuses", payload[0])
 			}
 		}
