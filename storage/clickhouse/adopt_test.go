@@ -15,7 +15,7 @@ import (
 func TestAdoptLayout(t *testing.T) {
 	for name, f := range map[string]colField{
 		"UInt8": fieldU8, "UInt16": fieldU16, "UInt32": fieldU32, "UInt64": fieldU64,
-		"DateTime": fieldDT, "FixedString": fieldFS,
+		"DateTime": fieldDT, "FixedString": fieldFS, "String": fieldStr,
 	} {
 		require.True(t, f.ok, "clickhouse-go's %s column has no field col of the ch-go type", name)
 	}
@@ -27,6 +27,10 @@ func TestAdoptLayout(t *testing.T) {
 func TestAdoptEncodesAsAppend(t *testing.T) {
 	ts := []time.Time{time.Unix(1_700_000_000, 0).UTC(), {}, time.Unix(4_000_000_000, 0).UTC()}
 	ip := [][16]byte{{15: 1}, {0: 0x20, 1: 0x01, 15: 2}, {}}
+	texts := new(strCol)
+	for _, v := range []string{"GET", "", "/a\x00\xff", "10.0.0.1"} {
+		texts.appendString(v)
+	}
 	cases := []struct {
 		typ string
 		v   any
@@ -37,13 +41,14 @@ func TestAdoptEncodesAsAppend(t *testing.T) {
 		{"UInt64", []uint64{0, 9, 1<<64 - 1}},
 		{"DateTime", ts},
 		{"FixedString(16)", ip},
+		{"String", texts},
 	}
 	sc := &chcol.ServerContext{Revision: 54412, VersionMajor: 18, VersionMinor: 16, Timezone: time.UTC}
 	for _, c := range cases {
 		t.Run(c.typ, func(t *testing.T) {
 			appended, err := chcol.Type(c.typ).Column("c", sc)
 			require.NoError(t, err)
-			_, err = appended.Append(c.v)
+			_, err = appended.Append(appendable(c.v))
 			require.NoError(t, err)
 			adoptedCol, err := chcol.Type(c.typ).Column("c", sc)
 			require.NoError(t, err)
@@ -64,4 +69,14 @@ func TestAdoptEncodesAsAppend(t *testing.T) {
 	var a adopter
 	require.False(t, a.adopt(0, col, []uint64{1}))
 	require.False(t, a.adopt(0, col, []string{"x"}))
+	// A String column of another type (LowCardinality on newer servers)
+	// takes the texts as strings.
+	lc, err := chcol.Type("LowCardinality(String)").Column("c", sc)
+	require.NoError(t, err)
+	require.False(t, a.adopt(0, lc, texts))
+	_, err = lc.Append(appendable(texts))
+	require.NoError(t, err)
+	require.Equal(t, 4, lc.Rows())
+	texts.reset()
+	require.Empty(t, appendable(texts))
 }

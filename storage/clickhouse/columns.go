@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/tapflow/tapflow/flowtable"
 )
 
@@ -16,7 +17,7 @@ type l4Cols struct {
 	closeType, tapType                         []uint8
 	tapPort                                    []uint32
 	vlan                                       []uint16
-	outerSrc, outerDst                         []string
+	outerSrc, outerDst                         strCol
 	proto, isIPv4                              []uint8
 	clientIP4                                  []uint32
 	clientIP6                                  [][16]byte
@@ -44,7 +45,7 @@ func (*l4Cols) columns() []column { return l4Columns }
 func (c *l4Cols) values() []any {
 	return []any{
 		c.time, c.startTime, c.endTime, c.startUS, c.endUS, c.flowID,
-		c.closeType, c.tapType, c.tapPort, c.vlan, c.outerSrc, c.outerDst,
+		c.closeType, c.tapType, c.tapPort, c.vlan, &c.outerSrc, &c.outerDst,
 		c.proto, c.isIPv4, c.clientIP4, c.clientIP6, c.serverIP4, c.serverIP6,
 		c.clientPort, c.serverPort,
 		c.packetsTx, c.packetsRx, c.bytesTx, c.bytesRx,
@@ -59,11 +60,13 @@ func (c *l4Cols) values() []any {
 }
 
 func (c *l4Cols) reset() {
+	c.outerSrc.reset()
+	c.outerDst.reset()
 	*c = l4Cols{
 		time: c.time[:0], startTime: c.startTime[:0], endTime: c.endTime[:0],
 		startUS: c.startUS[:0], endUS: c.endUS[:0], flowID: c.flowID[:0],
 		closeType: c.closeType[:0], tapType: c.tapType[:0], tapPort: c.tapPort[:0], vlan: c.vlan[:0],
-		outerSrc: c.outerSrc[:0], outerDst: c.outerDst[:0],
+		outerSrc: c.outerSrc, outerDst: c.outerDst,
 		proto: c.proto[:0], isIPv4: c.isIPv4[:0],
 		clientIP4: c.clientIP4[:0], clientIP6: c.clientIP6[:0], serverIP4: c.serverIP4[:0], serverIP6: c.serverIP6[:0],
 		clientPort: c.clientPort[:0], serverPort: c.serverPort[:0],
@@ -97,8 +100,8 @@ func (c *l4Cols) addRow(r *flowtable.FlowRecord) {
 	c.tapType = append(c.tapType, r.TapType)
 	c.tapPort = append(c.tapPort, r.TapPort)
 	c.vlan = append(c.vlan, r.VLAN)
-	c.outerSrc = append(c.outerSrc, addrString(r.OuterSrc))
-	c.outerDst = append(c.outerDst, addrString(r.OuterDst))
+	c.outerSrc.appendAddr(r.OuterSrc)
+	c.outerDst.appendAddr(r.OuterDst)
 	c.proto = append(c.proto, r.Proto)
 
 	cli, srv := r.ClientIP.Unmap(), r.ServerIP.Unmap()
@@ -161,11 +164,13 @@ func unixMicro(t time.Time) uint64 {
 	return uint64(max(t.UnixMicro(), 0))
 }
 
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
+// appendAddr appends a as text (unmapped), or "" when a is not valid.
+func (s *strCol) appendAddr(a netip.Addr) {
+	start := len(s.Buf)
+	if a.IsValid() {
+		s.Buf = a.Unmap().AppendTo(s.Buf)
 	}
-	return a.Unmap().String()
+	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
 }
 
 // ip4 is a as ClickHouse's IPv4/UInt32 (a.b.c.d = a<<24|b<<16|c<<8|d), 0

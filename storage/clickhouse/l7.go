@@ -114,8 +114,8 @@ func l7TextFields(l *dissectors.Log) [l7NumTexts]*dissectors.Text {
 }
 
 // l7Cols is the rowCodec of flow_log.l7_flow_log: one batch column-wise,
-// buffers reused from batch to batch. The texts of a batch are copied back
-// to back into one buffer and become strings with one allocation per batch.
+// buffers reused from batch to batch. Each text column keeps its texts back
+// to back in one buffer (strCol), which the insert lends to the library.
 type l7Cols struct {
 	time, startTime, endTime []time.Time
 	startUS, endUS, flowID   []uint64
@@ -127,7 +127,7 @@ type l7Cols struct {
 	clientIP6, serverIP6     [][16]byte
 	clientPort, serverPort   []uint16
 	l7Proto                  []uint8
-	l7ProtoStr               []string
+	l7ProtoStr               strCol
 	typ, status              []uint8
 	reqID                    []uint64
 	hasReqID                 []bool
@@ -136,11 +136,9 @@ type l7Cols struct {
 	duration                 []uint64
 	reqLen, respLen          []uint32
 
-	text  []byte               // the batch's texts
-	spans [l7NumTexts][][2]int // [start, end) in text, per text column
-	strs  [l7NumTexts][]string // built by values
-	reqP  []*uint64            // Nullable request_id, built by values
-	codeP []*int32             // Nullable response_code, built by values
+	texts [l7NumTexts]strCol
+	reqP  []*uint64 // Nullable request_id, built by values
+	codeP []*int32  // Nullable response_code, built by values
 }
 
 func (*l7Cols) columns() []column { return l7Columns }
@@ -152,14 +150,12 @@ func (c *l7Cols) reset() {
 	c.proto, c.isIPv4 = c.proto[:0], c.isIPv4[:0]
 	c.clientIP4, c.serverIP4, c.clientIP6, c.serverIP6 = c.clientIP4[:0], c.serverIP4[:0], c.clientIP6[:0], c.serverIP6[:0]
 	c.clientPort, c.serverPort = c.clientPort[:0], c.serverPort[:0]
-	c.l7Proto, c.l7ProtoStr, c.typ, c.status = c.l7Proto[:0], c.l7ProtoStr[:0], c.typ[:0], c.status[:0]
+	c.l7Proto, c.typ, c.status = c.l7Proto[:0], c.typ[:0], c.status[:0]
+	c.l7ProtoStr.reset()
 	c.reqID, c.hasReqID, c.code, c.hasCode = c.reqID[:0], c.hasReqID[:0], c.code[:0], c.hasCode[:0]
 	c.duration, c.reqLen, c.respLen = c.duration[:0], c.reqLen[:0], c.respLen[:0]
-	c.text = c.text[:0]
-	for i := range c.spans {
-		c.spans[i] = c.spans[i][:0]
-		clear(c.strs[i]) // drop the last batch's text
-		c.strs[i] = c.strs[i][:0]
+	for i := range c.texts {
+		c.texts[i].reset()
 	}
 	clear(c.reqP)
 	clear(c.codeP)
@@ -194,7 +190,7 @@ func (c *l7Cols) addRow(l *dissectors.Log) {
 	c.serverPort = append(c.serverPort, l.ServerPort)
 
 	c.l7Proto = append(c.l7Proto, uint8(l.Protocol))
-	c.l7ProtoStr = append(c.l7ProtoStr, l.Protocol.String())
+	c.l7ProtoStr.appendString(l.Protocol.String())
 	c.typ = append(c.typ, uint8(l.Type))
 	c.status = append(c.status, uint8(l.Status))
 	c.reqID = append(c.reqID, l.Key)
@@ -205,21 +201,13 @@ func (c *l7Cols) addRow(l *dissectors.Log) {
 	c.reqLen = append(c.reqLen, l.ReqLen)
 	c.respLen = append(c.respLen, l.RespLen)
 	for i, f := range l7Texts(l) {
-		start := len(c.text)
-		c.text = append(c.text, l.Bytes(f)...)
-		c.spans[i] = append(c.spans[i], [2]int{start, len(c.text)})
+		c.texts[i].appendBytes(l.Bytes(f))
 	}
 }
 
 // values returns the column slices in l7Columns order. It must follow the
 // last add of the batch: the Nullable columns point into the value slices.
 func (c *l7Cols) values() []any {
-	all := string(c.text)
-	for i := range c.spans {
-		for _, s := range c.spans[i] {
-			c.strs[i] = append(c.strs[i], all[s[0]:s[1]])
-		}
-	}
 	for i := range c.reqID {
 		var p *uint64
 		if c.hasReqID[i] {
@@ -238,10 +226,10 @@ func (c *l7Cols) values() []any {
 		c.time, c.startTime, c.endTime, c.startUS, c.endUS, c.flowID,
 		c.tapType, c.tapPort, c.vlan, c.proto, c.isIPv4,
 		c.clientIP4, c.clientIP6, c.serverIP4, c.serverIP6, c.clientPort, c.serverPort,
-		c.l7Proto, c.l7ProtoStr, c.strs[l7Version], c.typ,
-		c.strs[l7RequestType], c.strs[l7RequestDomain], c.strs[l7RequestResource], c.strs[l7Endpoint],
-		c.reqP, c.status, c.codeP, c.strs[l7Exception], c.duration, c.reqLen, c.respLen,
-		c.strs[l7TraceID], c.strs[l7SpanID],
+		c.l7Proto, &c.l7ProtoStr, &c.texts[l7Version], c.typ,
+		&c.texts[l7RequestType], &c.texts[l7RequestDomain], &c.texts[l7RequestResource], &c.texts[l7Endpoint],
+		c.reqP, c.status, c.codeP, &c.texts[l7Exception], c.duration, c.reqLen, c.respLen,
+		&c.texts[l7TraceID], &c.texts[l7SpanID],
 	}
 }
 

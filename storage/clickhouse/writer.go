@@ -32,7 +32,11 @@ type WriterConfig struct {
 	// goroutine; more are dropped and counted (default 2*BatchSize: one
 	// batch to fill while the other is inserted). A queue smaller than a
 	// batch could never fill one (only the flush interval would insert),
-	// so BatchSize is lowered to QueueSize then.
+	// so BatchSize is lowered to QueueSize then. With Block the default
+	// is BatchSize: Write waits rather than drops, so room for a second
+	// batch would only hold more rows in memory (a replay keeps every
+	// queue full), while the batch being inserted is already apart from
+	// the queue.
 	QueueSize int `yaml:"queue_size"`
 	// Block makes Write wait for room when the queue is full instead of
 	// dropping rows. For replays of capture files, where there is no live
@@ -74,6 +78,9 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 2 * c.BatchSize
+		if c.Block {
+			c.QueueSize = c.BatchSize
+		}
 	}
 	c.BatchSize = min(c.BatchSize, c.QueueSize)
 	if c.SpoolMaxBytes <= 0 {
@@ -558,7 +565,7 @@ func (w *engine[R]) insert(recs []R) (sent bool, err error) {
 		if i < len(cols) && w.adopt.adopt(i, cols[i], v) {
 			continue
 		}
-		if err := b.Column(i).Append(v); err != nil {
+		if err := b.Column(i).Append(appendable(v)); err != nil {
 			_ = b.Abort()
 			return false, fmt.Errorf("append column %s: %w", c.columns()[i].name, err)
 		}

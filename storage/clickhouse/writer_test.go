@@ -160,6 +160,26 @@ func TestWriterBlock(t *testing.T) {
 	require.Equal(t, 25.0, metric(t, reg, "tapflow_storage_rows_written_total"))
 }
 
+// TestWriterQueueDefault: a live writer's queue holds two batches, so that
+// one fills while the other is inserted; a blocking (replay) writer's holds
+// one, since the batch being inserted has left the queue and Write waits
+// rather than drops. A configured size is kept either way.
+func TestWriterQueueDefault(t *testing.T) {
+	for _, c := range []struct {
+		cfg  WriterConfig
+		want int
+	}{
+		{WriterConfig{BatchSize: 1000}, 2000},
+		{WriterConfig{BatchSize: 1000, Block: true}, 1000},
+		{WriterConfig{BatchSize: 1000, QueueSize: 5000, Block: true}, 5000},
+		{WriterConfig{Block: true}, DefaultWriterConfig().BatchSize},
+	} {
+		got := c.cfg.withDefaults()
+		require.Equal(t, c.want, got.QueueSize, "%+v", c.cfg)
+		require.LessOrEqual(t, got.BatchSize, got.QueueSize, "%+v", c.cfg)
+	}
+}
+
 // TestWriterBatchAboveQueue: a batch larger than the queue could never
 // fill, so Write would wait for the flush interval (an hour here); the
 // writer lowers the batch to the queue instead, and every row arrives in
