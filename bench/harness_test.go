@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeSourcePcap writes a capture of flows×perFlow packets: IPv4 and IPv6,
@@ -316,5 +317,68 @@ func TestRunsInterleaved(t *testing.T) {
 		case r.Tool != "bad" && (r.Err != "" || len(r.Runs) != 3 || r.PPS <= 0):
 			t.Errorf("row %s: %+v", r.Tool, r)
 		}
+	}
+}
+
+// TestServerCPU: a storage row reports the server's CPU time of its median
+// run (each reading here is 1.5 s after the one before, so a run takes
+// 1.5 s); other rows never read it.
+func TestServerCPU(t *testing.T) {
+	tmp := t.TempDir()
+	var reads int
+	cfg := DefaultOfflineConfig()
+	cfg.Corpus = CorpusInfo{Path: filepath.Join(tmp, "none.pcap"), Packets: 1000}
+	cfg.Runs, cfg.WorkDir, cfg.CPU, cfg.InstrPackets = 3, filepath.Join(tmp, "work"), "", 0
+	cfg.ServerCPU = func() (time.Duration, error) {
+		reads++
+		return time.Duration(reads) * 1500 * time.Millisecond, nil
+	}
+	prep := func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+		return invocation{args: []string{"true"}, dir: dir}, nil, nil
+	}
+	cfg.Tools = []Tool{{Name: "plain", Prepare: prep}, {Name: "store", Storage: true, Prepare: prep}}
+	rep, err := Offline(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads != 6 {
+		t.Errorf("%d server readings, want 2 for each of the storage row's 3 runs", reads)
+	}
+	for _, r := range rep.Rows {
+		want := map[string]time.Duration{"plain": 0, "store": 1500 * time.Millisecond}[r.Tool]
+		if r.ServerCPU != want {
+			t.Errorf("row %s: server CPU %s, want %s", r.Tool, r.ServerCPU, want)
+		}
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "ClickHouse server: 1.5 CPU-s during the run") {
+		t.Errorf("the table does not give the server's CPU time:\n%s", md)
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want time.Duration
+		bad  bool
+	}{
+		{stat: "1234 (clickhouse-serv) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 40 0", want: 3250 * time.Millisecond},
+		{stat: "7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 1 2 3 4", want: 30 * time.Millisecond},
+		{stat: "7 no parentheses", bad: true},
+		{stat: "7 (x) S 1 2", bad: true},
+		{stat: "7 (x) S 1 7 7 0 -1 0 0 0 0 0 x 2", bad: true},
+	} {
+		got, err := parseStatCPU(c.stat)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("parseStatCPU(%q) = %s, %v; want %s, error %v", c.stat, got, err, c.want, c.bad)
+		}
+	}
+	// This process, after some work of its own.
+	var x uint64
+	for i := range 50_000_000 {
+		x += uint64(i) * uint64(i)
+	}
+	d, err := ProcessCPU(os.Getpid())
+	if err != nil || d <= 0 {
+		t.Errorf("ProcessCPU(self) = %s, %v (after work %d)", d, err, x)
 	}
 }

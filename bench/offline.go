@@ -36,6 +36,11 @@ type OfflineConfig struct {
 	// server's merges, so that each run meets the same empty, idle server
 	// instead of the parts (and merges) of the runs before it.
 	Settle func(context.Context) error
+	// ServerCPU, when set, returns the CPU time (user + system) the
+	// ClickHouse server has used so far. The storage rows then say how much
+	// of it each run took: the server, on another CPU, inserts and merges
+	// the rows, and when it is the slower side the wall time is its.
+	ServerCPU func() (time.Duration, error)
 	// InstrPackets is the size of the corpus slice each tool runs over
 	// once more under cachegrind, for the instructions-per-packet table
 	// (instructions.go). 0 skips the table.
@@ -129,7 +134,7 @@ func Offline(ctx context.Context, cfg OfflineConfig) (*Report, error) {
 		rep.CPU = "unpinned"
 	}
 	env := &Env{Corpus: cfg.Corpus.Path, Tapflow: cfg.Tapflow, L7Flag: cfg.L7Flag,
-		ClickHouse: func() (string, error) { return "", errNoClickHouse }, Settle: cfg.Settle}
+		ClickHouse: func() (string, error) { return "", errNoClickHouse }, Settle: cfg.Settle, ServerCPU: cfg.ServerCPU}
 	if cfg.ClickHouse != nil {
 		env.ClickHouse = cfg.ClickHouse
 	}
@@ -181,7 +186,10 @@ type toolRuns struct {
 	ms    []measurement
 	flows []int64
 	notes []string
-	done  bool // skipped, failed, or every run made
+	// server is the ClickHouse server's CPU time during each run, for
+	// storage rows when the Env can read it.
+	server []time.Duration
+	done   bool // skipped, failed, or every run made
 }
 
 // runTools measures every tool runs times, round by round: each round runs
@@ -234,9 +242,20 @@ func (tr *toolRuns) run(ctx context.Context, env *Env, r, runs int, progress io.
 			return
 		}
 	}
+	serverCPU := func() (time.Duration, bool) {
+		if !t.Storage || env.ServerCPU == nil {
+			return 0, false
+		}
+		d, err := env.ServerCPU()
+		return d, err == nil
+	}
+	before, haveBefore := serverCPU()
 	rctx, cancel := context.WithTimeout(ctx, runTimeout)
 	m, err := measure(rctx, inv, tr.cpus)
 	cancel()
+	if after, ok := serverCPU(); ok && haveBefore {
+		tr.server = append(tr.server, after-before)
+	}
 	if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 		err = fmt.Errorf("%s: no exit within %s: %w", t.Name, runTimeout, err)
 	}
@@ -270,6 +289,9 @@ func (tr *toolRuns) finish(packets int64) {
 	}
 	i := median(tr.ms)
 	row.Wall, row.CPU, row.Flows, row.FlowsNote = tr.ms[i].wall, tr.ms[i].cpu, tr.flows[i], tr.notes[i]
+	if len(tr.server) == len(tr.ms) {
+		row.ServerCPU = tr.server[i]
+	}
 	busy := row.Wall - tr.t.FixedSleep
 	if tr.t.FixedSleep > 0 {
 		row.Note = fmt.Sprintf("packets/s excludes %s of fixed sleep by design", tr.t.FixedSleep)
@@ -335,7 +357,7 @@ func scaling(ctx context.Context, cfg OfflineConfig, env *Env, rep *Report, work
 		}
 		var trs []*toolRuns
 		for _, b := range cfg.BatchSizes {
-			t := Tool{Name: fmt.Sprintf("tapflow → ClickHouse batch=%d", b), Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
+			t := Tool{Name: fmt.Sprintf("tapflow → ClickHouse batch=%d", b), Storage: true, Prepare: func(e *Env, dir string) (invocation, func(measurement) (int64, string, error), error) {
 				addr, err := e.ClickHouse()
 				if err != nil {
 					return invocation{}, nil, fmt.Errorf("clickhouse: %w", err)

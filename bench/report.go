@@ -49,8 +49,11 @@ type Row struct {
 	Flows      int64         // flows the tool reported; -1 if it does not say
 	FlowsNote  string
 	Runs       []time.Duration
-	Note       string
-	Err        string // why the row has no figures
+	// ServerCPU is the ClickHouse server's CPU time (user + system) during
+	// the median run, for rows that write to it; 0 when not measured.
+	ServerCPU time.Duration
+	Note      string
+	Err       string // why the row has no figures
 }
 
 // WorkersRow is tapflow's throughput with n flow-table workers.
@@ -187,6 +190,9 @@ func (r *Report) Markdown() string {
 		notes := row.What
 		if row.FlowsNote != "" {
 			notes += "; flows: " + row.FlowsNote
+		}
+		if row.ServerCPU > 0 {
+			notes += fmt.Sprintf("; ClickHouse server: %.1f CPU-s during the run", row.ServerCPU.Seconds())
 		}
 		if row.Note != "" {
 			notes += "; " + row.Note

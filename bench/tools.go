@@ -33,6 +33,9 @@ type Tool struct {
 	// InstrSkip, when set, says why the row is left out of the
 	// instruction count (instructions.go).
 	InstrSkip string
+	// Storage marks rows that write to the ClickHouse server, whose CPU
+	// time during the run is then reported beside the tool's.
+	Storage bool
 	// Unavailable returns why the row cannot run here, or "".
 	Unavailable func(e *Env) string
 	// Prepare returns the command for one run; dir is a fresh directory
@@ -54,6 +57,8 @@ type Env struct {
 	L7Flag string
 	// Settle: see OfflineConfig.Settle.
 	Settle func(context.Context) error
+	// ServerCPU: see OfflineConfig.ServerCPU.
+	ServerCPU func() (time.Duration, error)
 
 	replayHelp *string
 }
@@ -126,7 +131,7 @@ var errNoClickHouse = errors.New("no ClickHouse server available (install clickh
 
 // tapflowReplay is the row for `tapflow replay` with extra flags.
 func tapflowReplay(name, what string, storage bool, l7 bool) Tool {
-	t := Tool{Name: name, What: what, Tapflow: true}
+	t := Tool{Name: name, What: what, Tapflow: true, Storage: storage}
 	if storage {
 		t.InstrSkip = "left out: most of the work is the ClickHouse server's, in another process"
 	}

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer ch.stop()
 		cfg.ClickHouse = ch.addr
 		cfg.Settle = ch.settle
+		cfg.ServerCPU = ch.cpuTime
 		rep, err := bench.Offline(ctx, cfg)
 		if err != nil {
 			return err
@@ -154,6 +156,14 @@ func (c *clickhouse) addr() (string, error) {
 		return "", c.err
 	}
 	return c.srv.Addr(), nil
+}
+
+// cpuTime is the server's CPU time so far; an error before it started.
+func (c *clickhouse) cpuTime() (time.Duration, error) {
+	if c.srv == nil {
+		return 0, errors.New("clickhouse not started")
+	}
+	return bench.ProcessCPU(c.srv.PID())
 }
 
 // settle empties tapflow's tables and waits until the server merges
