@@ -382,3 +382,40 @@ func TestParseStatCPU(t *testing.T) {
 		t.Errorf("ProcessCPU(self) = %s, %v (after work %d)", d, err, x)
 	}
 }
+
+// TestGoals: the report states each goal against this run's figures, and
+// says so when a figure is missing rather than calling it met.
+func TestGoals(t *testing.T) {
+	names := map[string]bool{}
+	for _, tool := range DefaultTools() {
+		names[tool.Name] = true
+	}
+	if !names[goalRow] || !names[goalPeer] {
+		t.Fatalf("the goals name rows %q and %q, which DefaultTools does not have", goalRow, goalPeer)
+	}
+	for _, c := range []struct {
+		name string
+		r    Report
+		want []string
+	}{
+		{"short", Report{Rows: []Row{{Tool: goalRow, PPS: 1.38e6}, {Tool: goalPeer, PPS: 514e3}},
+			Memory: []MemoryRow{{Flows: 10, HeapBytes: 2570}, {Flows: 100, HeapBytes: 25000}}}, []string{
+			"≥ 3.00 M packets/s on one core: 1.38 M, **NOT met**",
+			"ahead of softflowd: 1.38 M against 514 k (2.68×), met",
+			"≤ 256 B per active flow: at most 257.0 B over the sizes below, **NOT met**"}},
+		{"met", Report{Rows: []Row{{Tool: goalRow, PPS: 3.1e6}, {Tool: goalPeer, PPS: 4e6}},
+			Memory: []MemoryRow{{Flows: 10, HeapBytes: 2560}}}, []string{
+			"on one core: 3.10 M, met", "(0.78×), **NOT met**", "at most 256.0 B over the sizes below, met"}},
+		{"missing", Report{Rows: []Row{{Tool: goalRow, Err: "crashed"}}}, []string{
+			"did not run: the packets/s goals are not measured", "≤ 256 B per active flow: not measured"}},
+		{"no peer", Report{Rows: []Row{{Tool: goalRow, PPS: 1e6}, {Tool: goalPeer, Err: "not installed"}}}, []string{
+			"ahead of softflowd: not measured"}},
+	} {
+		md := c.r.Markdown()
+		for _, w := range c.want {
+			if !strings.Contains(md, w) {
+				t.Errorf("%s: no %q in\n%s", c.name, w, md)
+			}
+		}
+	}
+}

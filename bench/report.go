@@ -201,6 +201,7 @@ func (r *Report) Markdown() string {
 			row.Wall.Seconds(), strings.Join(runs, ", "), row.CPU.Seconds(), formatPPS(row.PPSCPU), formatBytes(row.RSS), flows, mdEscape(notes))
 	}
 
+	r.goalsMarkdown(&b)
 	r.instrMarkdown(&b)
 
 	b.WriteString("\n## Scaling: packets/s vs flow-table workers (`tapflow replay --print l4,l7 --workers N`: flows, L4 metrics and every L7 dissector)\n\n")
@@ -235,7 +236,7 @@ func (r *Report) Markdown() string {
 				continue
 			}
 			goal := "≤ 256 B: met"
-			if m.BytesPerFlow() > 256 {
+			if m.BytesPerFlow() > GoalBytesPerFlow {
 				goal = "≤ 256 B: NOT met"
 			}
 			fmt.Fprintf(&b, "| %d | %s | %.1f | %s |\n", m.Flows, formatBytes(m.HeapBytes), m.BytesPerFlow(), goal)
@@ -343,4 +344,58 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// The goals of the benchmark (bench/README.md): tapflow with every L7
+// dissector at GoalPPS or more on one core, ahead of softflowd, in at most
+// GoalBytesPerFlow of flow table per active flow.
+const (
+	GoalPPS          = 3e6
+	GoalBytesPerFlow = 256
+	goalRow          = "tapflow L4+L7 → /dev/null"
+	goalPeer         = "softflowd"
+)
+
+// goalsMarkdown says, from this run's rows, whether each goal was met.
+func (r *Report) goalsMarkdown(b *strings.Builder) {
+	b.WriteString("\n## Goals, from this run\n\n")
+	row, ok := r.row(goalRow)
+	if !ok {
+		fmt.Fprintf(b, "- %s did not run: the packets/s goals are not measured\n", goalRow)
+	} else {
+		fmt.Fprintf(b, "- %s ≥ %s packets/s on one core: %s, %s\n", goalRow, formatPPS(GoalPPS), formatPPS(row.PPS), metOrNot(row.PPS >= GoalPPS))
+		if peer, ok := r.row(goalPeer); ok && peer.PPS > 0 {
+			fmt.Fprintf(b, "- ahead of %s: %s against %s (%.2f×), %s\n", goalPeer, formatPPS(row.PPS), formatPPS(peer.PPS), row.PPS/peer.PPS, metOrNot(row.PPS > peer.PPS))
+		} else {
+			fmt.Fprintf(b, "- ahead of %s: not measured (%s did not run)\n", goalPeer, goalPeer)
+		}
+	}
+	worst := 0.0
+	for _, m := range r.Memory {
+		if m.Err == "" {
+			worst = max(worst, m.BytesPerFlow())
+		}
+	}
+	if worst == 0 {
+		b.WriteString("- flow table ≤ 256 B per active flow: not measured\n")
+	} else {
+		fmt.Fprintf(b, "- flow table ≤ %d B per active flow: at most %.1f B over the sizes below, %s\n", GoalBytesPerFlow, worst, metOrNot(worst <= GoalBytesPerFlow))
+	}
+}
+
+// row returns the row of the named tool if it has figures.
+func (r *Report) row(tool string) (Row, bool) {
+	for _, row := range r.Rows {
+		if row.Tool == tool && row.Err == "" && row.PPS > 0 {
+			return row, true
+		}
+	}
+	return Row{}, false
+}
+
+func metOrNot(met bool) string {
+	if met {
+		return "met"
+	}
+	return "**NOT met**"
 }
