@@ -295,30 +295,6 @@ func withCRC(b []byte) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
-// FuzzL7SpoolDecode feeds the L7 decoder segments with a valid CRC (so the
-// records are parsed). Invariant: an error is ErrCorruptSegment and no
-// records; a decoded segment has the header's record count, and encoding
-// it again decodes to the same logs.
-func FuzzL7SpoolDecode(f *testing.F) {
-	c := &l7Cols{}
-	for _, logs := range [][]dissectors.Log{testLogs(1, 1), testLogs(9, 100), {{}}} {
-		b := encodeSegment(c, logs)
-		f.Add(b[:len(b)-4])
-	}
-	f.Fuzz(func(t *testing.T, seg []byte) {
-		logs, err := decodeSegment(c, withCRC(seg))
-		if err != nil {
-			require.ErrorIs(t, err, ErrCorruptSegment)
-			require.Nil(t, logs)
-			return
-		}
-		require.Len(t, logs, int(binary.LittleEndian.Uint32(seg[12:])))
-		again, err := decodeSegment(c, encodeSegment(c, logs))
-		require.NoError(t, err)
-		require.Equal(t, viewsOf(logs), viewsOf(again))
-	})
-}
-
 // l7Row is one l7_flow_log row as read back, every column.
 type l7Row struct {
 	Time, StartTime, EndTime      time.Time
