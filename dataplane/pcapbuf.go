@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"sync/atomic"
 )
 
 // Reading a classic pcap file through two buffers.
@@ -90,7 +91,8 @@ type bufPcap struct {
 	swap  bool      // big-endian file: byte-swap the header fields
 	nanos bool      // timestamps in ns rather than µs
 	link  uint32
-	err   error // once set, every call returns it (io.EOF after an error)
+	err   error         // once set, every call returns it (io.EOF after an error)
+	read  *atomic.Int64 // PcapFile.read: pos, for Progress
 }
 
 // openBuffered returns a reader of f if it is a regular file holding a
@@ -110,11 +112,14 @@ func openBuffered(f *os.File) *PcapFile {
 		return nil // pcapng, or not a capture at all
 	}
 	adviseSequential(f)
-	b := &bufPcap{f: f, pos: pcapHeaderLen, swap: order == binary.BigEndian, nanos: nanos, link: link}
+	p := &PcapFile{f: f, link: link, size: fi.Size()}
+	b := &bufPcap{f: f, pos: pcapHeaderLen, swap: order == binary.BigEndian, nanos: nanos, link: link, read: &p.read}
 	b.bufs[0] = make([]byte, pcapBufSize)
 	b.bufs[1] = make([]byte, pcapBufSize)
 	b.data = b.bufs[0][:0]
-	return &PcapFile{f: f, bp: b, link: link}
+	p.bp = b
+	p.read.Store(pcapHeaderLen)
+	return p
 }
 
 // next returns the next record if it is complete in the buffer, or ok
@@ -167,6 +172,7 @@ func (b *bufPcap) fill(need int, n uint64) error {
 		k, err := b.f.ReadAt(buf[len(b.data):end], b.pos)
 		b.data = buf[:len(b.data)+k]
 		b.pos += int64(k)
+		b.read.Store(b.pos)
 		if err != nil && len(b.data)-b.off < need {
 			return err
 		}

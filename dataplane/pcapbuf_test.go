@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -565,4 +566,59 @@ func BenchmarkReadFrame(b *testing.B) {
 			b.SetBytes(bytes / int64(max(b.N, 1)))
 		})
 	}
+}
+
+// TestProgress: Progress counts the bytes read, never more than the file
+// holds, up to its size at the end; a pipe has no size, and its bytes are
+// counted as they are read.
+func TestProgress(t *testing.T) {
+	b := pcapBytes(binary.LittleEndian, false, 4, 1, testRecords())
+	readAll := func(t *testing.T, p *PcapFile) {
+		var last int64
+		for {
+			_, _, err := p.ReadFrame()
+			read, size := p.Progress()
+			require.GreaterOrEqual(t, read, last, "progress went backwards")
+			if size > 0 {
+				require.LessOrEqual(t, read, size)
+			}
+			last = read
+			if err == io.EOF {
+				return
+			}
+			require.NoError(t, err)
+		}
+	}
+	t.Run("file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "x.pcap")
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		p, err := OpenPcap(path)
+		require.NoError(t, err)
+		defer p.Close()
+		read, size := p.Progress()
+		require.Equal(t, int64(len(b)), size)
+		require.Less(t, read, size, "nothing past the header is read before the first frame")
+		readAll(t, p)
+		read, _ = p.Progress()
+		require.Equal(t, size, read)
+	})
+	t.Run("pipe", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "fifo")
+		require.NoError(t, syscall.Mkfifo(path, 0o600))
+		go func() {
+			w, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			w.Write(b)
+			w.Close()
+		}()
+		p, err := OpenPcap(path)
+		require.NoError(t, err)
+		defer p.Close()
+		readAll(t, p)
+		read, size := p.Progress()
+		require.Zero(t, size)
+		require.Equal(t, int64(len(b)), read)
+	})
 }

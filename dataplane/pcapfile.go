@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -29,6 +30,29 @@ type PcapFile struct {
 	ng   *pcapgo.NgReader
 	link uint32
 	n    uint64
+
+	// read is how many bytes of the file have been read so far (ahead of
+	// the frames handed out by at most a buffer), size the file's size, 0
+	// when unknown (a pipe): Progress, from any goroutine.
+	read atomic.Int64
+	size int64
+}
+
+// Progress returns the bytes of the file read so far and its size (0 when
+// it has none, as a pipe). It may be called from any goroutine while
+// another reads frames.
+func (p *PcapFile) Progress() (read, size int64) { return p.read.Load(), p.size }
+
+// countReader counts the bytes read through it into n.
+type countReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countReader) Read(b []byte) (int, error) {
+	k, err := c.r.Read(b)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // OpenPcap opens path and sniffs whether it is pcap or pcapng.
@@ -49,7 +73,11 @@ func OpenPcap(path string) (*PcapFile, error) {
 }
 
 func newPcap(f *os.File) (*PcapFile, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
+	p := &PcapFile{f: f}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		p.size = fi.Size()
+	}
+	br := bufio.NewReaderSize(countReader{r: f, n: &p.read}, 1<<20)
 	magic, err := br.Peek(4)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -57,7 +85,6 @@ func newPcap(f *os.File) (*PcapFile, error) {
 		}
 		return nil, err
 	}
-	p := &PcapFile{f: f}
 	switch {
 	case bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}):
 		p.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{SkipUnknownVersion: true})

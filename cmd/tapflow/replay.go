@@ -30,6 +30,7 @@ func newReplayCmd() *cobra.Command {
 		l7      bool
 		cpuprof string
 		memprof string
+		progOn  bool
 		store   storeFlags
 	)
 	cmd := &cobra.Command{
@@ -85,8 +86,19 @@ embedded ClickHouse when no address is given).`,
 				}
 				defer stop()
 			}
+			// A progress line by default only where someone watches (stderr
+			// a terminal) and printed records do not share the screen.
+			errw := cmd.ErrOrStderr()
+			if !cmd.Flags().Changed("progress") {
+				progOn = isTerminal(errw) && (print == "" || !isTerminal(cmd.OutOrStdout()))
+			}
+			stopProgress := func() {}
+			if progOn {
+				stopProgress = startProgress(errw, isTerminal(errw), progressSource{file: src.Progress, stats: p.Stats}, progressInterval)
+			}
 			start := time.Now()
 			runErr := p.Run(cmd.Context(), src)
+			stopProgress()
 			if memprof != "" {
 				// Before closing the sink: its queues still hold what the
 				// replay left in them, which is what the profile is for.
@@ -113,10 +125,14 @@ embedded ClickHouse when no address is given).`,
 	cmd.Flags().BoolVar(&noDecap, "no-decap", false, "analyze tunnels as outer flows instead of decapsulating")
 	cmd.Flags().StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the replay to this file (go tool pprof)")
 	cmd.Flags().StringVar(&memprof, "memprofile", "", "write a heap profile (live and allocated bytes by call site) when the replay ends (go tool pprof)")
+	cmd.Flags().BoolVar(&progOn, "progress", false, "show the replay's progress on stderr (default: when stderr is a terminal and records are not printed to it)")
 	cmd.Flags().BoolVar(&dedup, "dedup", true, "drop the second copy of a packet seen twice (both sides of a SPAN)")
 	store.register(cmd)
 	return cmd
 }
+
+// progressInterval is how often the progress line is redrawn.
+var progressInterval = time.Second
 
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
