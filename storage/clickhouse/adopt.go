@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"net/netip"
 	"reflect"
 	"time"
 	"unsafe"
@@ -78,6 +79,15 @@ func (s *strCol) appendBytes(b []byte) {
 func (s *strCol) appendString(v string) {
 	start := len(s.Buf)
 	s.Buf = append(s.Buf, v...)
+	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
+}
+
+// appendAddr appends a as text (unmapped), or "" when a is not valid.
+func (s *strCol) appendAddr(a netip.Addr) {
+	start := len(s.Buf)
+	if a.IsValid() {
+		s.Buf = a.Unmap().AppendTo(s.Buf)
+	}
 	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
 }
 

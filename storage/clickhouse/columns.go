@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ClickHouse/ch-go/proto"
 	"github.com/tapflow/tapflow/flowtable"
 )
 
@@ -162,15 +161,6 @@ func unixMicro(t time.Time) uint64 {
 		return 0
 	}
 	return uint64(max(t.UnixMicro(), 0))
-}
-
-// appendAddr appends a as text (unmapped), or "" when a is not valid.
-func (s *strCol) appendAddr(a netip.Addr) {
-	start := len(s.Buf)
-	if a.IsValid() {
-		s.Buf = a.Unmap().AppendTo(s.Buf)
-	}
-	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
 }
 
 // ip4 is a as ClickHouse's IPv4/UInt32 (a.b.c.d = a<<24|b<<16|c<<8|d), 0
