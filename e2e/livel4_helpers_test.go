@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/require"
+	"github.com/tapflow/tapflow/internal/testserver"
 )
 
 // Helpers of TestLiveL4 (livel4_test.go): a two-namespace lab with a SPAN
@@ -234,7 +235,7 @@ type liveLab struct {
 	pcap          string
 	dump          *exec.Cmd
 	dumpDone      <-chan struct{}
-	dumpErr       *syncBuffer
+	dumpErr       *testserver.SyncBuffer
 	capRx0        int  // capDev's rx_packets when tcpdump started
 	pin           bool // run client and server on CPU 0 only
 	id            string
@@ -417,7 +418,7 @@ func (l *liveLab) startCapture() {
 	// with one snaplen-sized slot per packet: a 2 KB snaplen (frames are at
 	// most 1514 bytes, GSO being off) and a 64 MB buffer give 32 k slots.
 	l.dump = exec.Command("tcpdump", "-i", l.capDev, "-n", "-s", "2048", "-B", "65536", "-U", "--immediate-mode", "-w", l.pcap)
-	l.dumpErr = &syncBuffer{}
+	l.dumpErr = &testserver.SyncBuffer{}
 	l.dump.Stderr = l.dumpErr
 	l.dumpDone = liveStart(l.t, l.dump)
 	waitFor(l.t, "tcpdump listening", func() bool { return strings.Contains(l.dumpErr.String(), "listening on") })
@@ -477,7 +478,7 @@ func (l *liveLab) pcapPackets() int {
 func (l *liveLab) server(args ...string) {
 	l.t.Helper()
 	cmd := l.python(l.srv, append([]string{"server", "--host", liveSrvIP, "--port", strconv.Itoa(livePort)}, args...)...)
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	done := liveStart(l.t, cmd)
 	deadline := time.After(10 * time.Second)

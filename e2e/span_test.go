@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,14 +80,14 @@ func TestSPANMirror(t *testing.T) {
 
 	pcapPath := filepath.Join(dir, "span.pcap")
 	dump := exec.CommandContext(ctx, "tcpdump", "-i", cap, "-n", "-s", "0", "-U", "-w", pcapPath, "tcp port 8080")
-	var dumpErr syncBuffer
+	var dumpErr testserver.SyncBuffer
 	dump.Stderr = &dumpErr
 	require.NoError(t, dump.Start())
 
 	listen := freeAddr(t)
 	app := exec.CommandContext(ctx, bin, "appliance", "--iface", cap, "--clickhouse", ch,
 		"--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--workers", "2")
-	var appOut syncBuffer
+	var appOut testserver.SyncBuffer
 	app.Stdout, app.Stderr = &appOut, &appOut
 	require.NoError(t, app.Start())
 	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
@@ -221,7 +220,7 @@ func serveQuery(t *testing.T, bin, ch string) func(sql string) [][]any {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	srv := exec.CommandContext(ctx, bin, "serve", "--clickhouse", ch, "--listen", listen)
-	var out syncBuffer
+	var out testserver.SyncBuffer
 	srv.Stdout, srv.Stderr = &out, &out
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
@@ -288,7 +287,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func waitHTTP(t *testing.T, url string, log *syncBuffer) {
+func waitHTTP(t *testing.T, url string, log *testserver.SyncBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -313,22 +312,4 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

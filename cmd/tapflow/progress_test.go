@@ -5,7 +5,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tapflow/tapflow/dataplane"
 	"github.com/tapflow/tapflow/flowtable"
+	"github.com/tapflow/tapflow/internal/testserver"
 )
 
 func TestFormatProgress(t *testing.T) {
@@ -39,24 +39,6 @@ func TestFormatProgress(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer the progress goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestProgressLines: off a terminal every tick is a line of its own; on
 // one each tick rewrites the line (\r, padded over a longer one) and stop
 // ends it with a newline; stop writes the final figures either way.
@@ -69,7 +51,7 @@ func TestProgressLines(t *testing.T) {
 		},
 	}
 	for _, tty := range []bool{false, true} {
-		var out syncBuffer
+		var out testserver.SyncBuffer
 		read.Store(0)
 		stop := startProgress(&out, tty, src, 5*time.Millisecond)
 		for _, r := range []int64{100, 500, 999} {
