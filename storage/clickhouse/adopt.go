@@ -70,15 +70,15 @@ func (s *strCol) reset() {
 	s.strs = s.strs[:0]
 }
 
-func (s *strCol) appendBytes(b []byte) {
-	start := len(s.Buf)
-	s.Buf = append(s.Buf, b...)
-	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
-}
-
-func (s *strCol) appendString(v string) {
+// appendText appends v as s's next row.
+func appendText[T ~string | ~[]byte](s *strCol, v T) {
 	start := len(s.Buf)
 	s.Buf = append(s.Buf, v...)
+	s.endRow(start)
+}
+
+// endRow ends the row whose text starts at start in Buf.
+func (s *strCol) endRow(start int) {
 	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
 }
 
@@ -88,7 +88,7 @@ func (s *strCol) appendAddr(a netip.Addr) {
 	if a.IsValid() {
 		s.Buf = a.Unmap().AppendTo(s.Buf)
 	}
-	s.Pos = append(s.Pos, proto.Position{Start: start, End: len(s.Buf)})
+	s.endRow(start)
 }
 
 // appendable returns a codec value in the form the library's Append takes:

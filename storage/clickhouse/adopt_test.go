@@ -29,7 +29,7 @@ func TestAdoptEncodesAsAppend(t *testing.T) {
 	ip := [][16]byte{{15: 1}, {0: 0x20, 1: 0x01, 15: 2}, {}}
 	texts := new(strCol)
 	for _, v := range []string{"GET", "", "/a\x00\xff", "10.0.0.1"} {
-		texts.appendString(v)
+		appendText(texts, v)
 	}
 	cases := []struct {
 		typ string

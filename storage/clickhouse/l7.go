@@ -190,7 +190,7 @@ func (c *l7Cols) addRow(l *dissectors.Log) {
 	c.serverPort = append(c.serverPort, l.ServerPort)
 
 	c.l7Proto = append(c.l7Proto, uint8(l.Protocol))
-	c.l7ProtoStr.appendString(l.Protocol.String())
+	appendText(&c.l7ProtoStr, l.Protocol.String())
 	c.typ = append(c.typ, uint8(l.Type))
 	c.status = append(c.status, uint8(l.Status))
 	c.reqID = append(c.reqID, l.Key)
@@ -201,7 +201,7 @@ func (c *l7Cols) addRow(l *dissectors.Log) {
 	c.reqLen = append(c.reqLen, l.ReqLen)
 	c.respLen = append(c.respLen, l.RespLen)
 	for i, f := range l7Texts(l) {
-		c.texts[i].appendBytes(l.Bytes(f))
+		appendText(&c.texts[i], l.Bytes(f))
 	}
 }
 
